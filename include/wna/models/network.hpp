@@ -1,0 +1,69 @@
+// The model interface every analysis uses: a classifier whose layers have names, in forward
+// order, and whose forward pass can also hand back the activations of chosen layers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+namespace wna {
+
+// What a model was built for and how it was trained; stored in the model file.
+struct ModelSpec {
+  std::string architecture;               // a zoo name ("lenet", ...) or "torchscript"
+  std::string dataset;                    // "mnist", "fashion-mnist", ...
+  int64_t channels = 1, height = 28, width = 28;
+  std::vector<std::string> class_names;   // K entries
+  double norm_mean = 0.0, norm_std = 1.0; // input x in [0,1] is fed as (x - mean) / std
+  uint64_t seed = 0;
+  double test_accuracy = -1.0;            // < 0: not evaluated
+
+  int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+};
+
+// Geometry of one named layer, enough to map a unit back to its receptive field.
+struct LayerInfo {
+  std::string name;    // e.g. "conv1"
+  std::string kind;    // "normalize", "conv2d", "batchnorm2d", "relu", "maxpool2d", "flatten",
+                       // "linear", "rnn", "lstm", "module" (opaque TorchScript submodule)
+  int64_t kernel = 1, stride = 1, padding = 0, dilation = 1;  // spatial layers only
+};
+
+using Activations = std::map<std::string, torch::Tensor>;
+
+class Network {
+ public:
+  virtual ~Network() = default;
+
+  const ModelSpec& spec() const { return spec_; }
+  ModelSpec& spec() { return spec_; }
+
+  // Layers in forward order (the first is the input normalisation).
+  virtual std::vector<LayerInfo> layers() const = 0;
+  std::vector<std::string> layer_names() const;
+
+  // Logits (N x K) for images x (N x C x H x W, pixels as in the dataset, i.e. [0,1]).
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+
+  // Logits, and into `activations` the output of every layer named in `probe_layers`.
+  // Throws wna::Error for a name that is not a layer of this model.
+  virtual torch::Tensor forward_with_probes(const torch::Tensor& x,
+                                            const std::vector<std::string>& probe_layers,
+                                            Activations& activations) = 0;
+
+  // The underlying module (parameters, train()/eval(), named submodules).
+  virtual torch::nn::Module& module() = 0;
+
+ protected:
+  explicit Network(ModelSpec spec) : spec_(std::move(spec)) {}
+  ModelSpec spec_;
+};
+
+int64_t count_parameters(Network& network);
+
+}  // namespace wna
