@@ -61,6 +61,8 @@ class Network {
 
  protected:
   explicit Network(ModelSpec spec) : spec_(std::move(spec)) {}
+  // Throws wna::Error naming the valid layers when one of `names` is not a layer.
+  void require_layers(const std::vector<std::string>& names) const;
   ModelSpec spec_;
 };
 

@@ -1,0 +1,55 @@
+// The archive interface: named n-dimensional datasets with named axes (dimension scales),
+// attributes, written collectively by all ranks, made visible only when complete. The
+// parallel HDF5 backend implements it; another backend would implement the same calls.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+namespace wna {
+
+struct DatasetSpec {
+  std::string path;                     // e.g. "/gamma_sweep/classification_image"
+  std::vector<int64_t> dims;
+  std::vector<std::string> axes;        // one per dim: a scale defined with define_axis, or ""
+  std::string description;              // stored as the attribute "description"
+};
+
+class ArchiveWriter {
+ public:
+  virtual ~ArchiveWriter() = default;
+
+  // Collective. A coordinate axis stored under /axes/<name> and attachable by name.
+  virtual void define_axis(const std::string& name, const std::vector<double>& values) = 0;
+  virtual void define_axis(const std::string& name, const std::vector<std::string>& labels) = 0;
+
+  // Collective: every rank calls with the same spec. This rank writes rows [row_begin, row_end)
+  // of dimension 0 from `rows` (row-major, (row_end - row_begin) x the other dims); ranks that
+  // own no rows pass row_begin == row_end.
+  virtual void write(const DatasetSpec& spec, const double* rows, int64_t row_begin, int64_t row_end) = 0;
+  virtual void write(const DatasetSpec& spec, const int64_t* rows, int64_t row_begin, int64_t row_end) = 0;
+
+  // Collective, same value on every rank. `object` is a group or dataset path ("/" the root).
+  virtual void set_attribute(const std::string& object, const std::string& name, const std::string& value) = 0;
+  virtual void set_attribute(const std::string& object, const std::string& name, double value) = 0;
+  virtual void set_attribute(const std::string& object, const std::string& name, int64_t value) = 0;
+
+  // Collective. Closes the file and renames it to its final path. Without commit (a failed
+  // run), the temporary file is removed and any existing archive is left untouched.
+  virtual void commit() = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// Rows [begin, end) of `rows` that `rank` of `ranks` owns: a contiguous, balanced share.
+std::pair<int64_t, int64_t> owned_rows(int64_t rows, int rank, int ranks);
+
+// Creates `final_path`'s temporary sibling through HDF5's MPI-IO driver (collective).
+// An existing `final_path` is replaced at commit only when `overwrite`.
+std::unique_ptr<ArchiveWriter> create_hdf5_archive(MPI_Comm comm, const std::string& final_path,
+                                                   bool overwrite);
+
+}  // namespace wna

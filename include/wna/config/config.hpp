@@ -1,0 +1,69 @@
+// INI configuration: a schema of documented keys (type, default, valid range), parsing of an
+// INI file plus `section.key=value` overrides, and validation that names the file, line, key
+// and what would be valid. The same schema prints the commented template and docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wna {
+
+enum class KeyType { Integer, Real, Boolean, Text, RealList, TextList };
+
+struct KeySpec {
+  std::string section;
+  std::string key;
+  KeyType type = KeyType::Text;
+  std::string default_value;              // "" with required = true: must be given
+  std::string help;
+  bool required = false;
+  std::optional<double> min, max;         // numbers and every element of number lists
+  std::vector<std::string> choices;       // allowed text values (empty: any)
+  bool must_exist = false;                // text is a path that must exist (if non-empty)
+
+  std::string name() const { return section + "." + key; }
+};
+
+using ConfigSchema = std::vector<KeySpec>;
+
+// A validated configuration: every schema key has a value (given or default).
+class Config {
+ public:
+  int64_t integer(const std::string& name) const;
+  double real(const std::string& name) const;
+  bool boolean(const std::string& name) const;
+  const std::string& text(const std::string& name) const;
+  std::vector<double> real_list(const std::string& name) const;
+  std::vector<std::string> text_list(const std::string& name) const;
+
+  // The resolved configuration as INI text (every key, sorted by schema order).
+  std::string to_ini() const;
+  const std::string& source() const { return source_; }
+
+ private:
+  friend Config resolve_config(const ConfigSchema&, const std::string&,
+                               const std::vector<std::string>&);
+  const std::string& raw(const std::string& name) const;
+  std::string source_;
+  ConfigSchema schema_;
+  std::map<std::string, std::string> values_;  // "section.key" -> text
+};
+
+// Parses `ini_path`, applies `overrides` ("section.key=value"), validates against `schema`.
+// Throws wna::UsageError with one line: "<file>:<line>: <section.key> = '<value>': <reason>".
+Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
+                      const std::vector<std::string>& overrides);
+
+// A complete commented INI template with every key, its default and its help text.
+std::string config_template(const ConfigSchema& schema, const std::string& title);
+
+// A Markdown table of the schema (section, key, type, default, valid values, meaning).
+std::string config_markdown(const ConfigSchema& schema);
+
+// Splits "a, b ,c" into trimmed items (empty string -> empty list).
+std::vector<std::string> split_list(const std::string& text);
+
+}  // namespace wna

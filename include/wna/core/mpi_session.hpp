@@ -1,0 +1,29 @@
+// RAII for MPI: initialises on construction (works with srun, mpirun or a plain single
+// process), finalises on destruction; rank/size and the node-local rank for GPU selection.
+#pragma once
+
+#include <mpi.h>
+
+namespace wna {
+
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+  MPI_Comm comm() const { return MPI_COMM_WORLD; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }  // rank among the processes of this node
+  bool is_root() const { return rank_ == 0; }
+
+ private:
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
+};
+
+// Throws wna::Error("<what>: MPI error <text>") when `code` is not MPI_SUCCESS.
+void check_mpi(int code, const char* what);
+
+}  // namespace wna

@@ -1,0 +1,31 @@
+// Counter-based noise stimuli: the image of sample i is a pure function of (seed, i, noise
+// settings), computed with Random123's Philox4x32-10, so any rank can make any sample.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wna {
+
+enum class NoiseKind { Uniform, Gaussian, Binary };
+
+struct NoiseSettings {
+  NoiseKind kind = NoiseKind::Uniform;  // U[0,1) per pixel (the paper's default)
+  double mean = 0.0, std = 1.0;         // Gaussian N(mean, std)
+  double binary_p = 0.5;                // Binary: P(pixel = 1)
+  uint64_t seed = 1;
+};
+
+NoiseKind parse_noise_kind(const std::string& name);  // "uniform", "gaussian", "binary"
+std::string noise_kind_name(NoiseKind kind);
+
+// Per-pixel mean and variance of the stimulus distribution (for z-maps).
+double noise_pixel_mean(const NoiseSettings& settings);
+double noise_pixel_variance(const NoiseSettings& settings);
+
+// Writes the noise of samples [first_sample, first_sample + count) into `out`, row-major
+// count x pixels. Bitwise the same for a sample whatever batch it is generated in.
+void generate_noise(const NoiseSettings& settings, uint64_t first_sample, int64_t count,
+                    int64_t pixels, float* out);
+
+}  // namespace wna

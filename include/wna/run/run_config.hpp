@@ -1,0 +1,45 @@
+// The configuration of wna_mpi: the schema of its INI keys and the typed settings the
+// pipeline runs on, validated before any heavy work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wna/config/config.hpp"
+#include "wna/noise/noise.hpp"
+
+namespace wna {
+
+ConfigSchema run_schema();
+
+struct RunSettings {
+  // [run]
+  uint64_t seed = 1;
+  int64_t samples = 0;
+  int64_t block_size = 1000;    // samples per block: the unit of work dealt to ranks
+  int threads = 1;              // LibTorch intra-op threads per rank
+  std::string output;
+  bool overwrite = false;
+  double progress_seconds = 10;
+  // [model]
+  std::string model_file;
+  std::string model_format;     // "wna" or "torchscript"
+  std::string torchscript_dataset;
+  // [data]
+  std::string data_dir;
+  // [noise]
+  NoiseSettings noise;
+  // [gamma]
+  std::vector<double> gammas;   // 0 = pure noise
+  // [analysis]
+  double confidence_floor = 0.3;
+
+  int64_t blocks() const { return (samples + block_size - 1) / block_size; }
+};
+
+// Typed settings from a validated config; checks the cross-key rules (output not existing
+// unless overwrite, output directory writable, model file present) and throws wna::UsageError.
+RunSettings run_settings(const Config& config);
+
+}  // namespace wna

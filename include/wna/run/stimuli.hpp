@@ -1,0 +1,25 @@
+// Stimuli of the gamma sweep: stimulus = (1 - gamma) * noise + gamma * signal, where the
+// signal of sample i is test image i mod T (gamma = 0: pure noise).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace wna {
+
+class StimulusMixer {
+ public:
+  // `signals`: T x C x H x W float images (may be undefined when every gamma is 0).
+  explicit StimulusMixer(const torch::Tensor& signals);
+
+  // out[n] = (1 - gamma) * noise[n] + gamma * signal[(first_sample + n) mod T], n < count.
+  void mix(double gamma, const float* noise, uint64_t first_sample, int64_t count, int64_t pixels,
+           float* out) const;
+
+ private:
+  torch::Tensor signals_;  // contiguous, T x pixels
+};
+
+}  // namespace wna

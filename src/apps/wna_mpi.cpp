@@ -1,0 +1,266 @@
+// wna_mpi: the main job. Pushes a seeded budget of noise images through a trained model on
+// N ranks and writes the classification images into one parallel HDF5 archive.
+//   srun wna_mpi config.ini            mpirun -np 4 wna_mpi config.ini            wna_mpi config.ini
+// Data flow: config -> model -> block plan -> per block: noise -> forward -> accumulate ->
+// exact reduction -> statistics -> collective archive write -> summary.
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/version.h>
+
+#include "wna/archive/archive.hpp"
+#include "wna/core/cli.hpp"
+#include "wna/core/error.hpp"
+#include "wna/core/mpi_session.hpp"
+#include "wna/core/runtime.hpp"
+#include "wna/data/datasets.hpp"
+#include "wna/models/model_file.hpp"
+#include "wna/reduce/reducer.hpp"
+#include "wna/run/block_plan.hpp"
+#include "wna/run/ci_archive.hpp"
+#include "wna/run/ci_pipeline.hpp"
+#include "wna/run/ci_statistics.hpp"
+#include "wna/run/run_config.hpp"
+#include "wna/version.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct CommandLine {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool dry_run = false, print_template = false, print_version = false;
+};
+
+// Everything a run needs, prepared (and validated) identically on every rank.
+struct Prepared {
+  wna::Config config;
+  wna::RunSettings settings;
+  std::shared_ptr<wna::Network> network;
+  torch::Tensor signals;  // test images for gamma > 0
+};
+
+std::string now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return text;
+}
+
+Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
+  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}};
+  p.settings = wna::run_settings(p.config);
+  auto& s = p.settings;
+  if (s.model_format == "wna") {
+    p.network = wna::load_model(s.model_file);
+  } else {
+    const wna::ImageSet reference = wna::load_dataset(s.torchscript_dataset, "test", s.data_dir);
+    wna::ModelSpec spec;
+    spec.architecture = "torchscript";
+    spec.dataset = s.torchscript_dataset;
+    spec.channels = reference.channels();
+    spec.height = reference.height();
+    spec.width = reference.width();
+    spec.class_names = reference.class_names;
+    p.network = wna::load_torchscript(s.model_file, spec);
+  }
+  const bool needs_signal = std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; });
+  if (needs_signal) {
+    const auto& spec = p.network->spec();
+    p.signals = wna::load_dataset(spec.dataset, "test", s.data_dir).images;
+    if (p.signals.size(1) != spec.channels || p.signals.size(2) != spec.height || p.signals.size(3) != spec.width)
+      throw wna::UsageError(fmt::format("data.data_dir = '{}': test images of {} do not match the model's input",
+                                        s.data_dir, spec.dataset));
+  }
+  if (s.threads == 0) {
+    int node_ranks = 1;
+    MPI_Comm node;
+    MPI_Comm_split_type(mpi.comm(), MPI_COMM_TYPE_SHARED, mpi.rank(), MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &node_ranks);
+    MPI_Comm_free(&node);
+    s.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / node_ranks);
+  }
+  wna::set_torch_threads(s.threads);
+  return p;
+}
+
+// Runs prepare() on every rank and agrees on the outcome: if any rank fails, every rank
+// throws, and the lowest failing rank's message is the one rank 0 reports.
+Prepared prepare_everywhere(const CommandLine& command_line, const wna::MpiSession& mpi) {
+  std::optional<Prepared> prepared;
+  std::string message;
+  int code = wna::kExitOk;
+  try {
+    prepared = prepare(command_line, mpi);
+  } catch (const wna::UsageError& e) {
+    message = e.what(), code = wna::kExitUsage;
+  } catch (const std::exception& e) {
+    message = e.what(), code = wna::kExitFailure;
+  }
+  int first_failing = code == wna::kExitOk ? mpi.size() : mpi.rank();
+  MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, mpi.comm());
+  if (first_failing == mpi.size()) return std::move(*prepared);
+  int length = static_cast<int>(message.size());
+  MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
+  MPI_Bcast(&length, 1, MPI_INT, first_failing, mpi.comm());
+  message.resize(static_cast<size_t>(length));
+  MPI_Bcast(message.data(), length, MPI_CHAR, first_failing, mpi.comm());
+  if (code == wna::kExitUsage) throw wna::UsageError(message);
+  throw wna::Error(message);
+}
+
+void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
+  const auto& s = p.settings;
+  const wna::BlockPlan plan(s.samples, s.block_size);
+  const auto& spec = p.network->spec();
+  const int64_t pixels = spec.channels * spec.height * spec.width;
+  // Time one block's forward pass to estimate the run.
+  std::vector<float> images(static_cast<size_t>(std::min<int64_t>(s.block_size, 256) * pixels));
+  wna::generate_noise(s.noise, 0, static_cast<int64_t>(images.size()) / pixels, pixels, images.data());
+  const auto started = Clock::now();
+  {
+    torch::InferenceMode inference;
+    wna::class_probabilities(*p.network, images.data(), static_cast<int64_t>(images.size()) / pixels);
+  }
+  const double per_image =
+      std::chrono::duration<double>(Clock::now() - started).count() / (static_cast<double>(images.size()) / pixels);
+  const double forwards = static_cast<double>(s.samples) * static_cast<double>(s.gammas.size());
+  fmt::print("; resolved configuration\n{}\n", p.config.to_ini());
+  fmt::print("plan: {} samples x {} gamma values = {:.3g} forward passes of {} ({}, {} classes)\n", s.samples,
+             s.gammas.size(), forwards, spec.architecture, spec.dataset, spec.num_classes());
+  fmt::print("plan: {} blocks of {} samples over {} ranks ({} to {} blocks per rank), {} threads per rank\n",
+             plan.blocks(), s.block_size, mpi.size(), plan.blocks() / mpi.size(),
+             (plan.blocks() + mpi.size() - 1) / mpi.size(), s.threads);
+  fmt::print("estimate: {:.0f} images/s per rank (timed on one block) -> about {:.1f} s of compute per rank\n",
+             1.0 / per_image, forwards * per_image / mpi.size());
+  fmt::print("dry run: nothing computed, nothing written\n");
+}
+
+void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time);
+
+int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
+  const bool root = mpi.is_root();
+  if (command_line.print_version) return root && std::cout << wna::version_text() << "\n", wna::kExitOk;
+  if (command_line.print_template) {
+    if (root) std::cout << wna::config_template(wna::run_schema(), "wna_mpi configuration");
+    return wna::kExitOk;
+  }
+  if (command_line.config_path.empty()) throw wna::UsageError("no config file given (see --help)");
+
+  const std::string start_time = now_iso8601();
+  Prepared p = prepare_everywhere(command_line, mpi);
+  if (command_line.dry_run) {
+    if (root) print_dry_run(p, mpi);
+    return wna::kExitOk;
+  }
+  try {
+    compute_and_write(p, mpi, start_time);
+  } catch (const std::exception& e) {
+    // Past validation, a failure may hit one rank only: stop them all rather than hang.
+    // The archive is still under its temporary name; nothing existing is touched.
+    std::fprintf(stderr, "wna_mpi: error on rank %d: %s\n", mpi.rank(), e.what());
+    MPI_Abort(mpi.comm(), wna::kExitFailure);
+  }
+  return wna::kExitOk;
+}
+
+void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time) {
+  const bool root = mpi.is_root();
+  const auto& s = p.settings;
+
+  const wna::BlockPlan plan(s.samples, s.block_size);
+  const auto my_blocks = plan.blocks_of_rank(mpi.rank(), mpi.size());
+  const wna::StimulusMixer mixer(p.signals);
+  wna::ClassImagePipeline pipeline(*p.network, s, mixer);
+  wna::PhaseTimer timer;
+  const auto started = Clock::now();
+  auto last_report = started;
+  if (root)
+    fmt::print("wna_mpi: {} samples x {} gamma values on {} ranks, model {} ({}), output {}\n", s.samples,
+               s.gammas.size(), mpi.size(), p.network->spec().architecture, s.model_file, s.output);
+  pipeline.run(my_blocks, timer, [&](size_t done) {
+    if (!root || s.progress_seconds <= 0) return;
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_report).count() < s.progress_seconds && done < my_blocks.size())
+      return;
+    last_report = now;
+    const double fraction = static_cast<double>(done) / static_cast<double>(my_blocks.size());
+    const double elapsed = std::chrono::duration<double>(now - started).count();
+    const double images = fraction * static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size()));
+    fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {:.0f} images/s, ETA {:.0f} s\n",
+               fraction * static_cast<double>(s.samples), s.samples, 100 * fraction, images / elapsed,
+               elapsed / fraction - elapsed);
+    std::fflush(stdout);
+  });
+
+  auto reducer = wna::make_mpi_reducer(mpi.comm());
+  {
+    wna::PhaseTimer::Scope scope(timer, wna::Phase::Reduce);
+    reducer->all_reduce(pipeline.accumulator().buffer());
+  }
+  const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  {
+    wna::PhaseTimer::Scope scope(timer, wna::Phase::Write);
+    const auto statistics = wna::finalize_class_images(pipeline.accumulator(), s.gammas, s.noise, s.samples,
+                                                       s.block_size, *p.network);
+    auto archive = wna::create_hdf5_archive(mpi.comm(), s.output, s.overwrite);
+    const auto& spec = p.network->spec();
+    wna::define_class_image_axes(*archive, spec, s.gammas, statistics.stage_samples);
+    wna::write_class_images(*archive, statistics, spec, s.confidence_floor, mpi.rank(), mpi.size());
+    const auto& limbs = pipeline.accumulator().buffer();
+    const auto [begin, end] = wna::owned_rows(static_cast<int64_t>(limbs.limb_count()), mpi.rank(), mpi.size());
+    archive->write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
+                    "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
+                   limbs.limbs() + begin, begin, end);
+    const std::vector<std::pair<std::string, std::string>> text_attributes{
+        {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
+        {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
+        {"device", fmt::format("cpu ({} threads per rank)", s.threads)}, {"reducer", reducer->name()},
+        {"model_file", s.model_file}, {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
+        {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601()}};
+    for (const auto& [name, value] : text_attributes) archive->set_attribute("/", name, value);
+    archive->set_attribute("/", "seed", static_cast<int64_t>(s.seed));
+    archive->set_attribute("/", "samples", s.samples);
+    archive->set_attribute("/", "block_size", s.block_size);
+    archive->set_attribute("/", "ranks", static_cast<int64_t>(mpi.size()));
+    archive->set_attribute("/", "model_test_accuracy", spec.test_accuracy);
+    archive->commit();
+  }
+  const std::string summary = wna::phase_summary(timer, mpi.comm());
+  if (root) {
+    const double total = std::chrono::duration<double>(Clock::now() - started).count();
+    fmt::print("summary: {} images in {:.2f} s = {:.0f} images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
+               s.samples * static_cast<int64_t>(s.gammas.size()), total,
+               static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds, mpi.size(),
+               static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds / mpi.size(),
+               s.output, summary);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  wna::configure_process_memory();
+  wna::MpiSession mpi(&argc, &argv);
+  CLI::App app{"wna_mpi: white-noise analysis of a trained network on N ranks -> one HDF5 archive"};
+  CommandLine command_line;
+  app.add_option("config", command_line.config_path, "run configuration (INI)");
+  app.add_option("--set", command_line.overrides, "override a key: section.key=value (repeatable)");
+  app.add_flag("--dry-run", command_line.dry_run, "print the resolved config, plan and estimate; compute nothing");
+  app.add_flag("--print-template", command_line.print_template, "print a commented config with every key");
+  app.add_flag("--version", command_line.print_version, "print versions and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (mpi.is_root()) return app.exit(e) == 0 ? wna::kExitOk : wna::kExitUsage;
+    return e.get_exit_code() == 0 ? wna::kExitOk : wna::kExitUsage;
+  }
+  const int code = wna::run_reporting_errors("wna_mpi", mpi.is_root(), [&] { return run(command_line, mpi); });
+  return code;
+}

@@ -1,0 +1,120 @@
+// wna_train: trains a zoo model on MNIST / Fashion-MNIST / CIFAR-10 and writes a model file
+// that wna_mpi loads. Usage: wna_train CONFIG.ini [--set train.key=value ...] [--overwrite]
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/utils.h>
+
+#include "wna/config/config.hpp"
+#include "wna/core/cli.hpp"
+#include "wna/core/error.hpp"
+#include "wna/core/runtime.hpp"
+#include "wna/data/datasets.hpp"
+#include "wna/models/model_file.hpp"
+#include "wna/models/zoo.hpp"
+#include "wna/train/train_config.hpp"
+#include "wna/train/trainer.hpp"
+
+namespace {
+
+// Checks, before any training, that `output` can be written and would not replace a file.
+void check_output(const std::string& output, bool overwrite) {
+  namespace fs = std::filesystem;
+  if (fs::exists(output) && !overwrite)
+    throw wna::UsageError(fmt::format("train.output = '{}': file exists; set train.overwrite = true "
+                                      "or pass --overwrite to replace it", output));
+  const fs::path parent = fs::absolute(output).parent_path();
+  std::error_code error;
+  fs::create_directories(parent, error);
+  if (error || access(parent.c_str(), W_OK) != 0)
+    throw wna::UsageError(fmt::format("train.output = '{}': directory {} is not writable", output,
+                                      parent.string()));
+}
+
+int train_main(const wna::Config& config) {
+  const std::string output = config.text("train.output");
+  check_output(output, config.boolean("train.overwrite"));
+  const int threads = static_cast<int>(config.integer("train.threads"));
+  wna::set_torch_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+
+  const std::string dataset = config.text("train.dataset");
+  const std::string data_dir = config.text("train.data_dir");
+  const auto seed = static_cast<uint64_t>(config.integer("train.seed"));
+  wna::ImageSet full_train = wna::load_dataset(dataset, "train", data_dir);
+  const wna::ImageSet test = wna::load_dataset(dataset, "test", data_dir);
+  if (const int64_t subset = config.integer("train.train_subset"); subset > 0 && subset < full_train.size())
+    full_train = wna::split_train_validation(full_train, 1.0 - static_cast<double>(subset) / full_train.size(),
+                                             seed + 1).train;
+  const auto split = wna::split_train_validation(full_train, config.real("train.validation_fraction"), seed);
+
+  wna::ModelSpec spec;
+  spec.architecture = config.text("train.architecture");
+  spec.dataset = dataset;
+  spec.channels = full_train.channels();
+  spec.height = full_train.height();
+  spec.width = full_train.width();
+  spec.class_names = full_train.class_names;
+  spec.seed = seed;
+  if (config.boolean("train.normalize")) {
+    spec.norm_mean = split.train.images.mean().item<double>();
+    spec.norm_std = split.train.images.std().item<double>();
+  }
+  torch::manual_seed(seed);
+  auto network = wna::make_zoo_model(spec);
+
+  fmt::print("wna_train: {} on {} ({} train / {} validation / {} test images, {} threads)\n",
+             spec.architecture, dataset, split.train.size(), split.validation.size(), test.size(),
+             at::get_num_threads());
+  fmt::print("count_parameters: {}\n", wna::count_parameters(*network));
+  const auto report = wna::train(*network, split.train, split.validation, wna::training_options(config),
+                                 [](const wna::EpochRecord& r) {
+                                   fmt::print("epoch {:3d}  lr {:.2e}  train loss {:.4f} acc {:.4f}  "
+                                              "valid loss {:.4f} acc {:.4f}  {:.1f} s\n",
+                                              r.epoch, r.learning_rate, r.train_loss, r.train_accuracy,
+                                              r.validation_loss, r.validation_accuracy, r.seconds);
+                                   std::fflush(stdout);
+                                 });
+  const auto evaluation = wna::evaluate(*network, test);
+  network->spec().test_accuracy = evaluation.accuracy;
+  double seconds = 0;
+  for (const auto& r : report.epochs) seconds += r.seconds;
+  fmt::print("best epoch {} (validation accuracy {:.4f}){}; test loss {:.4f} accuracy {:.4f}; "
+             "{:.1f} s per epoch\n",
+             report.best_epoch, report.best_validation_accuracy,
+             report.stopped_early ? ", stopped early" : "", evaluation.loss, evaluation.accuracy,
+             seconds / static_cast<double>(report.epochs.size()));
+  wna::save_model(*network, output, config.boolean("train.overwrite"));
+  fmt::print("wrote {}\n", output);
+  return wna::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  wna::configure_process_memory();
+  CLI::App app{"wna_train: train a zoo model and write a wna model file"};
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool overwrite = false, print_template = false, print_version = false;
+  app.add_option("config", config_path, "training config (INI)");
+  app.add_option("--set", overrides, "override a key: section.key=value (repeatable)");
+  app.add_flag("--overwrite", overwrite, "replace an existing model file");
+  app.add_flag("--print-template", print_template, "print a commented config with every key");
+  app.add_flag("--version", print_version, "print versions and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? wna::kExitOk : wna::kExitUsage;
+  }
+  return wna::run_reporting_errors("wna_train", true, [&] {
+    if (print_version) return std::cout << wna::version_text() << "\n", wna::kExitOk;
+    if (print_template)
+      return std::cout << wna::config_template(wna::training_schema(), "wna_train configuration"),
+             wna::kExitOk;
+    if (config_path.empty()) throw wna::UsageError("no config file given (see --help)");
+    if (overwrite) overrides.push_back("train.overwrite=true");
+    return train_main(wna::resolve_config(wna::training_schema(), config_path, overrides));
+  });
+}

@@ -1,0 +1,310 @@
+// INI configuration: parsing with inih, validation against a schema, templates and docs.
+#include "wna/config/config.hpp"
+
+#include <ini.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "wna/core/error.hpp"
+
+namespace wna {
+namespace {
+
+constexpr int kMaxLineLength = INI_MAX_LINE - 1;  // inih's line buffer
+
+std::string trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+const char* type_name(KeyType type) {
+  switch (type) {
+    case KeyType::Integer: return "integer";
+    case KeyType::Real: return "real";
+    case KeyType::Boolean: return "boolean";
+    case KeyType::Text: return "text";
+    case KeyType::RealList: return "list of reals";
+    case KeyType::TextList: return "list of text";
+  }
+  return "?";
+}
+
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest_key(const ConfigSchema& schema, const std::string& name) {
+  std::string best;
+  size_t best_distance = 4;  // suggest only near misses
+  for (const auto& spec : schema) {
+    const size_t d = edit_distance(name, spec.name());
+    if (d < best_distance) best_distance = d, best = spec.name();
+  }
+  return best;
+}
+
+std::optional<double> parse_real(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  // Accept "1000000", "1e6" and "1_000_000"; reject fractions.
+  std::string digits;
+  for (char c : text) if (c != '_') digits += c;
+  const auto value = parse_real(digits);
+  if (!value || *value != std::floor(*value) || std::fabs(*value) > 9.0e18) return std::nullopt;
+  return static_cast<int64_t>(*value);
+}
+
+std::optional<bool> parse_boolean(const std::string& text) {
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (lower == "true" || lower == "yes" || lower == "on" || lower == "1") return true;
+  if (lower == "false" || lower == "no" || lower == "off" || lower == "0") return false;
+  return std::nullopt;
+}
+
+std::string range_text(const KeySpec& spec) {
+  if (!spec.choices.empty()) return "one of " + fmt::format("{}", fmt::join(spec.choices, ", "));
+  if (spec.min && spec.max) return fmt::format("in [{}, {}]", *spec.min, *spec.max);
+  if (spec.min) return fmt::format(">= {}", *spec.min);
+  if (spec.max) return fmt::format("<= {}", *spec.max);
+  return "";
+}
+
+// Returns "" when `value` is valid for `spec`, else the reason.
+std::string check_value(const KeySpec& spec, const std::string& value) {
+  auto in_range = [&](double x) {
+    return (!spec.min || x >= *spec.min) && (!spec.max || x <= *spec.max);
+  };
+  const std::string expected = fmt::format("expected {}{}{}", type_name(spec.type),
+                                           range_text(spec).empty() ? "" : " ", range_text(spec));
+  switch (spec.type) {
+    case KeyType::Integer: {
+      const auto x = parse_integer(value);
+      return x && in_range(static_cast<double>(*x)) ? "" : expected;
+    }
+    case KeyType::Real: {
+      const auto x = parse_real(value);
+      return x && in_range(*x) ? "" : expected;
+    }
+    case KeyType::Boolean: return parse_boolean(value) ? "" : "expected true or false";
+    case KeyType::RealList: {
+      for (const auto& item : split_list(value)) {
+        const auto x = parse_real(item);
+        if (!x || !in_range(*x)) return fmt::format("item '{}': {}", item, expected);
+      }
+      return "";
+    }
+    case KeyType::TextList:
+      if (!spec.choices.empty())
+        for (const auto& item : split_list(value))
+          if (std::find(spec.choices.begin(), spec.choices.end(), item) == spec.choices.end())
+            return fmt::format("item '{}': {}", item, expected);
+      return "";
+    case KeyType::Text:
+      if (!spec.choices.empty() &&
+          std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end())
+        return expected;
+      if (spec.must_exist && !value.empty() && !std::filesystem::exists(value))
+        return "no such file or directory";
+      return "";
+  }
+  return "";
+}
+
+struct ParsedEntry {
+  std::string value;
+  int line = 0;
+};
+
+struct ParseState {
+  std::ifstream* stream = nullptr;
+  int line = 0;
+  std::map<std::string, ParsedEntry> entries;
+  std::vector<std::pair<std::string, int>> duplicates;
+};
+
+char* read_line(char* buffer, int size, void* user) {
+  auto* state = static_cast<ParseState*>(user);
+  if (!state->stream->getline(buffer, size)) return nullptr;
+  ++state->line;
+  const size_t length = std::strlen(buffer);
+  if (length + 1 < static_cast<size_t>(size)) buffer[length] = '\n', buffer[length + 1] = '\0';
+  return buffer;
+}
+
+int on_entry(void* user, const char* section, const char* key, const char* value) {
+  auto* state = static_cast<ParseState*>(user);
+  const std::string name = std::string(section) + "." + key;
+  if (state->entries.count(name)) state->duplicates.emplace_back(name, state->line);
+  state->entries[name] = ParsedEntry{trim(value), state->line};
+  return 1;
+}
+
+}  // namespace
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
+                      const std::vector<std::string>& overrides) {
+  ParseState state;
+  if (!ini_path.empty()) {
+    std::ifstream lines(ini_path);
+    if (!lines) throw UsageError(fmt::format("{}: cannot open config file", ini_path));
+    std::string text;
+    for (int number = 1; std::getline(lines, text); ++number)
+      if (static_cast<int>(text.size()) > kMaxLineLength)
+        throw UsageError(fmt::format("{}:{}: line longer than {} characters; split the list or "
+                                     "shorten it", ini_path, number, kMaxLineLength));
+    std::ifstream stream(ini_path);
+    state.stream = &stream;
+    const int error_line = ini_parse_stream(read_line, &state, on_entry, &state);
+    if (error_line > 0)
+      throw UsageError(fmt::format("{}:{}: not a valid INI line (expected [section] or key = value)",
+                                   ini_path, error_line));
+  }
+  for (const auto& [name, line] : state.duplicates)
+    throw UsageError(fmt::format("{}:{}: {} is given twice", ini_path, line, name));
+
+  const std::string file_label = ini_path.empty() ? "(no config file)" : ini_path;
+  for (const auto& override_text : overrides) {
+    const auto equals = override_text.find('=');
+    if (equals == std::string::npos || override_text.find('.') > equals)
+      throw UsageError(fmt::format("--set '{}': expected section.key=value", override_text));
+    state.entries[trim(override_text.substr(0, equals))] =
+        ParsedEntry{trim(override_text.substr(equals + 1)), -1};
+  }
+
+  auto where = [&](const ParsedEntry& entry) {
+    return entry.line < 0 ? std::string("--set") : fmt::format("{}:{}", file_label, entry.line);
+  };
+
+  for (const auto& [name, entry] : state.entries) {
+    const bool known = std::any_of(schema.begin(), schema.end(),
+                                   [&](const KeySpec& s) { return s.name() == name; });
+    if (!known) {
+      const std::string suggestion = closest_key(schema, name);
+      throw UsageError(fmt::format("{}: unknown key {}{}", where(entry), name,
+                                   suggestion.empty() ? "" : "; did you mean " + suggestion + "?"));
+    }
+  }
+
+  Config config;
+  config.source_ = ini_path;
+  config.schema_ = schema;
+  for (const auto& spec : schema) {
+    const auto found = state.entries.find(spec.name());
+    if (found == state.entries.end()) {
+      if (spec.required)
+        throw UsageError(fmt::format("{}: missing required key {} ({})", file_label, spec.name(),
+                                     spec.help));
+      config.values_[spec.name()] = spec.default_value;
+      continue;
+    }
+    const std::string reason = check_value(spec, found->second.value);
+    if (!reason.empty())
+      throw UsageError(fmt::format("{}: {} = '{}': {}", where(found->second), spec.name(),
+                                   found->second.value, reason));
+    config.values_[spec.name()] = found->second.value;
+  }
+  return config;
+}
+
+const std::string& Config::raw(const std::string& name) const {
+  const auto found = values_.find(name);
+  if (found == values_.end()) throw Error("internal: config key " + name + " is not in the schema");
+  return found->second;
+}
+
+int64_t Config::integer(const std::string& name) const { return *parse_integer(raw(name)); }
+double Config::real(const std::string& name) const { return *parse_real(raw(name)); }
+bool Config::boolean(const std::string& name) const { return *parse_boolean(raw(name)); }
+const std::string& Config::text(const std::string& name) const { return raw(name); }
+
+std::vector<double> Config::real_list(const std::string& name) const {
+  std::vector<double> values;
+  for (const auto& item : split_list(raw(name))) values.push_back(*parse_real(item));
+  return values;
+}
+
+std::vector<std::string> Config::text_list(const std::string& name) const {
+  return split_list(raw(name));
+}
+
+std::string Config::to_ini() const {
+  std::string out, section;
+  for (const auto& spec : schema_) {
+    if (spec.section != section) {
+      section = spec.section;
+      out += fmt::format("{}[{}]\n", out.empty() ? "" : "\n", section);
+    }
+    out += fmt::format("{} = {}\n", spec.key, raw(spec.name()));
+  }
+  return out;
+}
+
+std::string config_template(const ConfigSchema& schema, const std::string& title) {
+  std::string out = "; " + title + "\n", section;
+  for (const auto& spec : schema) {
+    if (spec.section != section) {
+      section = spec.section;
+      out += fmt::format("\n[{}]\n", section);
+    }
+    const std::string range = range_text(spec);
+    out += fmt::format("; {} ({}{}{})\n", spec.help, type_name(spec.type),
+                       range.empty() ? "" : ", ", range);
+    out += fmt::format("{} = {}\n", spec.key,
+                       spec.required ? "<required>" : spec.default_value);
+  }
+  return out;
+}
+
+std::string config_markdown(const ConfigSchema& schema) {
+  std::string out = "| key | type | default | valid | meaning |\n|---|---|---|---|---|\n";
+  for (const auto& spec : schema) {
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", spec.name(), type_name(spec.type),
+                       spec.required ? "(required)" : "`" + spec.default_value + "`",
+                       range_text(spec), spec.help);
+  }
+  return out;
+}
+
+}  // namespace wna

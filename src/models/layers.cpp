@@ -1,0 +1,36 @@
+// The zoo's custom layers (see include/wna/models/layers.hpp).
+#include "wna/models/layers.hpp"
+
+#include <tuple>
+
+namespace wna {
+
+NormalizeImpl::NormalizeImpl(double mean, double std) : mean_(mean), std_(std) {}
+
+torch::Tensor NormalizeImpl::forward(const torch::Tensor& x) { return (x - mean_) / std_; }
+
+RowRecurrentImpl::RowRecurrentImpl(RecurrentCell cell, int64_t row_features, int64_t hidden_size,
+                                   int64_t num_layers)
+    : cell_(cell) {
+  if (cell == RecurrentCell::kTanhRnn) {
+    rnn_ = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(row_features, hidden_size)
+                                                     .num_layers(num_layers)
+                                                     .nonlinearity(torch::kTanh)
+                                                     .batch_first(true)));
+  } else {
+    lstm_ =
+        register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(row_features, hidden_size)
+                                                    .num_layers(num_layers)
+                                                    .batch_first(true)));
+  }
+}
+
+torch::Tensor RowRecurrentImpl::forward(const torch::Tensor& x) {
+  // N x C x H x W -> N x H x (C*W): step t sees row t of every channel.
+  const auto rows = x.permute({0, 2, 1, 3}).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
+  const auto outputs = cell_ == RecurrentCell::kTanhRnn ? std::get<0>(rnn_->forward(rows))
+                                                        : std::get<0>(lstm_->forward(rows));
+  return outputs.select(1, -1);  // batch-first outputs are the top layer's hidden states
+}
+
+}  // namespace wna

@@ -1,0 +1,97 @@
+// The keys of wna_mpi's INI file, their defaults and valid ranges, and their typed form.
+#include "wna/run/run_config.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "wna/core/error.hpp"
+
+namespace wna {
+
+ConfigSchema run_schema() {
+  ConfigSchema schema;
+  auto add = [&](const std::string& section, KeySpec spec) {
+    spec.section = section;
+    schema.push_back(std::move(spec));
+  };
+  add("run", {.key = "seed", .type = KeyType::Integer, .default_value = "1",
+              .help = "noise seed: sample i's image is a function of (seed, i, noise settings)", .min = 0});
+  add("run", {.key = "samples", .type = KeyType::Integer, .default_value = "100000",
+              .help = "noise images per gamma value", .min = 1, .max = 1e15});
+  add("run", {.key = "block_size", .type = KeyType::Integer, .default_value = "1000",
+              .help = "samples per block (forward batch); blocks are dealt round-robin to ranks",
+              .min = 1, .max = 1 << 20});
+  add("run", {.key = "threads", .type = KeyType::Integer, .default_value = "1",
+              .help = "LibTorch intra-op threads per rank (0: cores / ranks on the node)", .min = 0, .max = 1024});
+  add("run", {.key = "output", .type = KeyType::Text, .default_value = "out/wna.h5",
+              .help = "HDF5 archive to write (written as a temporary file, renamed when complete)"});
+  add("run", {.key = "overwrite", .type = KeyType::Boolean, .default_value = "false",
+              .help = "replace an existing archive (only once the new one is complete)"});
+  add("run", {.key = "progress_seconds", .type = KeyType::Real, .default_value = "10",
+              .help = "interval of rank 0's progress lines (0: none)", .min = 0});
+  add("model", {.key = "file", .type = KeyType::Text, .default_value = "models/lenet_mnist_demo.pt",
+                .help = "model file written by wna_train, or a TorchScript module", .must_exist = true});
+  add("model", {.key = "format", .type = KeyType::Text, .default_value = "wna",
+                .help = "model file format", .choices = {"wna", "torchscript"}});
+  add("model", {.key = "dataset", .type = KeyType::Text, .default_value = "mnist",
+                .help = "for TorchScript models: the image set giving input shape and class names",
+                .choices = {"mnist", "fashion-mnist", "cifar10"}});
+  add("data", {.key = "data_dir", .type = KeyType::Text, .default_value = "data",
+               .help = "directory prepared by scripts/fetch_data.sh (test images for gamma > 0)"});
+  add("noise", {.key = "kind", .type = KeyType::Text, .default_value = "uniform",
+                .help = "pixel noise: uniform U[0,1), gaussian N(mean, std), binary {0,1}",
+                .choices = {"uniform", "gaussian", "binary"}});
+  add("noise", {.key = "mean", .type = KeyType::Real, .default_value = "0.5",
+                .help = "gaussian noise mean", .min = -100, .max = 100});
+  add("noise", {.key = "std", .type = KeyType::Real, .default_value = "0.25",
+                .help = "gaussian noise standard deviation", .min = 0, .max = 100});
+  add("noise", {.key = "binary_p", .type = KeyType::Real, .default_value = "0.5",
+                .help = "binary noise: probability of a 1", .min = 0, .max = 1});
+  add("gamma", {.key = "values", .type = KeyType::RealList, .default_value = "0",
+                .help = "signal weights: stimulus = (1 - gamma) noise + gamma test image", .min = 0, .max = 1});
+  add("analysis", {.key = "confidence_floor", .type = KeyType::Real, .default_value = "0.3",
+                   .help = "floor CI keeps samples whose max softmax exceeds this", .min = 0, .max = 1});
+  return schema;
+}
+
+RunSettings run_settings(const Config& config) {
+  namespace fs = std::filesystem;
+  RunSettings s;
+  s.seed = static_cast<uint64_t>(config.integer("run.seed"));
+  s.samples = config.integer("run.samples");
+  s.block_size = config.integer("run.block_size");
+  s.threads = static_cast<int>(config.integer("run.threads"));
+  s.output = config.text("run.output");
+  s.overwrite = config.boolean("run.overwrite");
+  s.progress_seconds = config.real("run.progress_seconds");
+  s.model_file = config.text("model.file");
+  s.model_format = config.text("model.format");
+  s.torchscript_dataset = config.text("model.dataset");
+  s.data_dir = config.text("data.data_dir");
+  s.noise.kind = parse_noise_kind(config.text("noise.kind"));
+  s.noise.mean = config.real("noise.mean");
+  s.noise.std = config.real("noise.std");
+  s.noise.binary_p = config.real("noise.binary_p");
+  s.noise.seed = s.seed;
+  s.gammas = config.real_list("gamma.values");
+  s.confidence_floor = config.real("analysis.confidence_floor");
+
+  if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
+  if (s.output.empty() || fs::is_directory(s.output))
+    throw UsageError(fmt::format("run.output = '{}': expected a file path for the archive", s.output));
+  if (fs::exists(s.output) && !s.overwrite)
+    throw UsageError(fmt::format("run.output = '{}': archive exists; set run.overwrite = true to replace it",
+                                 s.output));
+  const fs::path directory = fs::absolute(s.output).parent_path();
+  if (!fs::is_directory(directory))
+    throw UsageError(fmt::format("run.output = '{}': directory {} does not exist", s.output, directory.string()));
+  if (access(directory.c_str(), W_OK) != 0)
+    throw UsageError(fmt::format("run.output = '{}': directory {} is not writable", s.output, directory.string()));
+  return s;
+}
+
+}  // namespace wna
