@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""Checks that wna archives hold bitwise-identical datasets (attributes are ignored).
+
+    compare_archives.py A.h5 B.h5 [C.h5 ...]
+
+Every archive is compared with the first. Exit 0 and "identical: N datasets" when all match;
+otherwise the differing dataset paths per archive and exit 1; exit 2 when an archive cannot
+be read. Used to show that runs on different rank counts produce the same archive.
+"""
+
+import argparse
+import sys
+
+import h5py
+
+from wna_archive import compare_archives, dataset_paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("reference", help="archive the others are compared with")
+    parser.add_argument("others", nargs="+", metavar="archive", help="archives to compare with the reference")
+    args = parser.parse_args(argv)
+
+    identical = True
+    for other in args.others:
+        try:
+            differing = compare_archives(args.reference, other)
+        except OSError as error:
+            print(f"compare_archives.py: cannot read {args.reference} or {other}: {error}", file=sys.stderr)
+            return 2
+        if differing:
+            identical = False
+            print(f"{other} differs from {args.reference} in {len(differing)} datasets:")
+            for path in differing:
+                print(f"  {path}")
+    if not identical:
+        return 1
+    with h5py.File(args.reference, "r") as reference:
+        print(f"identical: {len(dataset_paths(reference))} datasets")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
