@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 struct CommandLine {
   std::string config_path;
   std::vector<std::string> overrides;
-  bool dry_run = false, print_template = false, print_version = false;
+  bool dry_run = false, print_template = false, print_markdown = false, print_version = false;
 };
 
 // Everything a run needs, prepared (and validated) identically on every rank.
@@ -86,7 +86,6 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     MPI_Comm_free(&node);
     s.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / node_ranks);
   }
-  wna::set_torch_threads(s.threads);
   return p;
 }
 
@@ -121,8 +120,9 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   const auto& spec = p.network->spec();
   const int64_t pixels = spec.channels * spec.height * spec.width;
   // Time one block's forward pass to estimate the run.
-  std::vector<float> images(static_cast<size_t>(std::min<int64_t>(s.block_size, 256) * pixels));
+  std::vector<float> images(static_cast<size_t>(s.forward_batch * pixels));
   wna::generate_noise(s.noise, 0, static_cast<int64_t>(images.size()) / pixels, pixels, images.data());
+  wna::set_torch_threads(1);
   const auto started = Clock::now();
   {
     torch::InferenceMode inference;
@@ -134,11 +134,12 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("; resolved configuration\n{}\n", p.config.to_ini());
   fmt::print("plan: {} samples x {} gamma values = {:.3g} forward passes of {} ({}, {} classes)\n", s.samples,
              s.gammas.size(), forwards, spec.architecture, spec.dataset, spec.num_classes());
-  fmt::print("plan: {} blocks of {} samples over {} ranks ({} to {} blocks per rank), {} threads per rank\n",
-             plan.blocks(), s.block_size, mpi.size(), plan.blocks() / mpi.size(),
+  fmt::print("plan: {} blocks of {} samples (forward batches of {}) over {} ranks ({} to {} blocks per rank), "
+             "{} worker threads per rank\n",
+             plan.blocks(), s.block_size, s.forward_batch, mpi.size(), plan.blocks() / mpi.size(),
              (plan.blocks() + mpi.size() - 1) / mpi.size(), s.threads);
-  fmt::print("estimate: {:.0f} images/s per rank (timed on one block) -> about {:.1f} s of compute per rank\n",
-             1.0 / per_image, forwards * per_image / mpi.size());
+  fmt::print("estimate: {:.0f} images/s per thread (timed on one forward batch) -> about {:.1f} s per rank\n",
+             1.0 / per_image, forwards * per_image / (mpi.size() * s.threads));
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
@@ -147,8 +148,10 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
 int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   const bool root = mpi.is_root();
   if (command_line.print_version) return root && std::cout << wna::version_text() << "\n", wna::kExitOk;
-  if (command_line.print_template) {
-    if (root) std::cout << wna::config_template(wna::run_schema(), "wna_mpi configuration");
+  if (command_line.print_template || command_line.print_markdown) {
+    if (root)
+      std::cout << (command_line.print_markdown ? wna::config_markdown(wna::run_schema())
+                                                : wna::config_template(wna::run_schema(), "wna_mpi configuration"));
     return wna::kExitOk;
   }
   if (command_line.config_path.empty()) throw wna::UsageError("no config file given (see --help)");
@@ -184,13 +187,11 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   if (root)
     fmt::print("wna_mpi: {} samples x {} gamma values on {} ranks, model {} ({}), output {}\n", s.samples,
                s.gammas.size(), mpi.size(), p.network->spec().architecture, s.model_file, s.output);
-  pipeline.run(my_blocks, timer, [&](size_t done) {
+  pipeline.run(my_blocks, timer, [&](double fraction) {
     if (!root || s.progress_seconds <= 0) return;
     const auto now = Clock::now();
-    if (std::chrono::duration<double>(now - last_report).count() < s.progress_seconds && done < my_blocks.size())
-      return;
+    if (std::chrono::duration<double>(now - last_report).count() < s.progress_seconds && fraction < 1.0) return;
     last_report = now;
-    const double fraction = static_cast<double>(done) / static_cast<double>(my_blocks.size());
     const double elapsed = std::chrono::duration<double>(now - started).count();
     const double images = fraction * static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size()));
     fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {:.0f} images/s, ETA {:.0f} s\n",
@@ -221,7 +222,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
-        {"device", fmt::format("cpu ({} threads per rank)", s.threads)}, {"reducer", reducer->name()},
+        {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
         {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601()}};
     for (const auto& [name, value] : text_attributes) archive->set_attribute("/", name, value);
@@ -254,6 +255,7 @@ int main(int argc, char** argv) {
   app.add_option("--set", command_line.overrides, "override a key: section.key=value (repeatable)");
   app.add_flag("--dry-run", command_line.dry_run, "print the resolved config, plan and estimate; compute nothing");
   app.add_flag("--print-template", command_line.print_template, "print a commented config with every key");
+  app.add_flag("--print-config-markdown", command_line.print_markdown, "print the key reference as Markdown");
   app.add_flag("--version", command_line.print_version, "print versions and exit");
   try {
     app.parse(argc, argv);

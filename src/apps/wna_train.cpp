@@ -97,11 +97,12 @@ int main(int argc, char** argv) {
   CLI::App app{"wna_train: train a zoo model and write a wna model file"};
   std::string config_path;
   std::vector<std::string> overrides;
-  bool overwrite = false, print_template = false, print_version = false;
+  bool overwrite = false, print_template = false, print_markdown = false, print_version = false;
   app.add_option("config", config_path, "training config (INI)");
   app.add_option("--set", overrides, "override a key: section.key=value (repeatable)");
   app.add_flag("--overwrite", overwrite, "replace an existing model file");
   app.add_flag("--print-template", print_template, "print a commented config with every key");
+  app.add_flag("--print-config-markdown", print_markdown, "print the key reference as Markdown");
   app.add_flag("--version", print_version, "print versions and exit");
   try {
     app.parse(argc, argv);
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   }
   return wna::run_reporting_errors("wna_train", true, [&] {
     if (print_version) return std::cout << wna::version_text() << "\n", wna::kExitOk;
+    if (print_markdown) return std::cout << wna::config_markdown(wna::training_schema()), wna::kExitOk;
     if (print_template)
       return std::cout << wna::config_template(wna::training_schema(), "wna_train configuration"),
              wna::kExitOk;

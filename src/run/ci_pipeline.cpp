@@ -1,7 +1,14 @@
 // The classification-image pipeline of one rank (see include/wna/run/ci_pipeline.hpp).
 #include "wna/run/ci_pipeline.hpp"
 
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+
 #include <torch/nn/functional/activation.h>
+
+#include "wna/core/runtime.hpp"
 
 namespace wna {
 namespace {
@@ -14,6 +21,22 @@ ClassImageShape shape_for(const Network& network, const RunSettings& settings) {
   shape.pixels = spec.channels * spec.height * spec.width;
   shape.stages = convergence_stages(settings.blocks());
   return shape;
+}
+
+// A forward chunk: samples [first_sample, first_sample + count) of block `block`.
+struct Chunk {
+  int64_t block = 0;
+  uint64_t first_sample = 0;
+  int64_t count = 0;
+};
+
+std::vector<Chunk> chunks_of(const std::vector<Block>& blocks, int64_t forward_batch) {
+  std::vector<Chunk> chunks;
+  for (const Block& block : blocks)
+    for (int64_t offset = 0; offset < block.count; offset += forward_batch)
+      chunks.push_back({block.index, block.first_sample + static_cast<uint64_t>(offset),
+                        std::min(forward_batch, block.count - offset)});
+  return chunks;
 }
 
 }  // namespace
@@ -30,36 +53,69 @@ ClassImagePipeline::ClassImagePipeline(Network& network, const RunSettings& sett
       settings_(settings),
       mixer_(mixer),
       pixels_(network.spec().channels * network.spec().height * network.spec().width),
-      accumulator_(shape_for(network, settings), settings.confidence_floor),
-      noise_(static_cast<size_t>(settings.block_size * pixels_)),
-      stimuli_(static_cast<size_t>(settings.block_size * pixels_)) {}
+      accumulator_(shape_for(network, settings), settings.confidence_floor) {}
 
 void ClassImagePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
-                             const std::function<void(size_t)>& on_block) {
-  torch::InferenceMode inference;
+                             const std::function<void(double)>& on_progress) {
+  const std::vector<Chunk> chunks = chunks_of(blocks, settings_.forward_batch);
+  const int workers = std::max(1, std::min<int>(settings_.threads, static_cast<int>(chunks.size())));
+  set_torch_threads(1);  // parallelism is across chunks, never inside one forward pass
   network_.module().eval();
-  for (size_t done = 0; done < blocks.size(); ++done) {
-    const Block& block = blocks[done];
-    {
-      PhaseTimer::Scope scope(timer, Phase::Noise);
-      generate_noise(settings_.noise, block.first_sample, block.count, pixels_, noise_.data());
-    }
-    for (size_t g = 0; g < settings_.gammas.size(); ++g) {
-      torch::Tensor probabilities;
-      {
-        PhaseTimer::Scope scope(timer, Phase::Noise);
-        mixer_.mix(settings_.gammas[g], noise_.data(), block.first_sample, block.count, pixels_, stimuli_.data());
+
+  std::atomic<size_t> next_chunk{0}, chunks_done{0};
+  std::mutex merge_mutex;
+  std::exception_ptr failure;
+  std::vector<PhaseTimer> timers(static_cast<size_t>(workers));
+  auto work = [&](int worker) {
+    try {
+      torch::InferenceMode inference;
+      PhaseTimer& my_timer = timers[static_cast<size_t>(worker)];
+      ClassImageAccumulator local(accumulator_.shape(), accumulator_.confidence_floor());
+      const auto buffer_size = static_cast<size_t>(settings_.forward_batch * pixels_);
+      std::vector<float> noise(buffer_size), stimuli(buffer_size);
+      for (size_t i = next_chunk++; i < chunks.size(); i = next_chunk++) {
+        const Chunk& chunk = chunks[i];
+        {
+          PhaseTimer::Scope scope(my_timer, Phase::Noise);
+          generate_noise(settings_.noise, chunk.first_sample, chunk.count, pixels_, noise.data());
+        }
+        for (size_t g = 0; g < settings_.gammas.size(); ++g) {
+          torch::Tensor probabilities;
+          {
+            PhaseTimer::Scope scope(my_timer, Phase::Noise);
+            mixer_.mix(settings_.gammas[g], noise.data(), chunk.first_sample, chunk.count, pixels_, stimuli.data());
+          }
+          {
+            PhaseTimer::Scope scope(my_timer, Phase::Forward);
+            probabilities = class_probabilities(network_, stimuli.data(), chunk.count);
+          }
+          PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
+          local.add(static_cast<int64_t>(g), chunk.block, stimuli.data(), probabilities.data_ptr<float>(),
+                    chunk.count);
+        }
+        local.buffer().normalize();  // keeps every low limb far from overflow
+        const size_t done = ++chunks_done;
+        if (worker == 0 && on_progress) on_progress(static_cast<double>(done) / static_cast<double>(chunks.size()));
       }
-      {
-        PhaseTimer::Scope scope(timer, Phase::Forward);
-        probabilities = class_probabilities(network_, stimuli_.data(), block.count);
-      }
-      PhaseTimer::Scope scope(timer, Phase::Accumulate);
-      accumulator_.add(static_cast<int64_t>(g), block.index, stimuli_.data(), probabilities.data_ptr<float>(),
-                       block.count);
+      PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
+      std::lock_guard<std::mutex> lock(merge_mutex);
+      accumulator_.buffer().merge(local.buffer());
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(merge_mutex);
+      if (!failure) failure = std::current_exception();
+      next_chunk = chunks.size();  // the other workers stop at their next chunk
     }
-    accumulator_.buffer().normalize();  // keeps every low limb far from overflow
-    if (on_block) on_block(done + 1);
+  };
+  std::vector<std::thread> pool;
+  for (int worker = 1; worker < workers; ++worker) pool.emplace_back(work, worker);
+  work(0);
+  for (auto& thread : pool) thread.join();
+  if (failure) std::rethrow_exception(failure);
+  if (on_progress) on_progress(1.0);
+  for (int p = 0; p < static_cast<int>(Phase::Count); ++p) {
+    double seconds = 0;
+    for (const auto& t : timers) seconds += t.seconds(static_cast<Phase>(p));
+    timer.add(static_cast<Phase>(p), seconds / workers);
   }
 }
 

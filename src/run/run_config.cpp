@@ -25,8 +25,12 @@ ConfigSchema run_schema() {
   add("run", {.key = "block_size", .type = KeyType::Integer, .default_value = "1000",
               .help = "samples per block (forward batch); blocks are dealt round-robin to ranks",
               .min = 1, .max = 1 << 20});
+  add("run", {.key = "forward_batch", .type = KeyType::Integer, .default_value = "250",
+              .help = "samples per forward pass, aligned to global sample indices; divides block_size",
+              .min = 1, .max = 1 << 16});
   add("run", {.key = "threads", .type = KeyType::Integer, .default_value = "1",
-              .help = "LibTorch intra-op threads per rank (0: cores / ranks on the node)", .min = 0, .max = 1024});
+              .help = "worker threads per rank, each on its own forward chunks (0: cores / ranks on the node)",
+              .min = 0, .max = 1024});
   add("run", {.key = "output", .type = KeyType::Text, .default_value = "out/wna.h5",
               .help = "HDF5 archive to write (written as a temporary file, renamed when complete)"});
   add("run", {.key = "overwrite", .type = KeyType::Boolean, .default_value = "false",
@@ -64,6 +68,7 @@ RunSettings run_settings(const Config& config) {
   s.seed = static_cast<uint64_t>(config.integer("run.seed"));
   s.samples = config.integer("run.samples");
   s.block_size = config.integer("run.block_size");
+  s.forward_batch = config.integer("run.forward_batch");
   s.threads = static_cast<int>(config.integer("run.threads"));
   s.output = config.text("run.output");
   s.overwrite = config.boolean("run.overwrite");
@@ -80,6 +85,10 @@ RunSettings run_settings(const Config& config) {
   s.gammas = config.real_list("gamma.values");
   s.confidence_floor = config.real("analysis.confidence_floor");
 
+  if (s.block_size % s.forward_batch != 0)
+    throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "
+                                 "chunks are aligned to sample indices so results do not depend on the block size)",
+                                 s.block_size, s.forward_batch));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
   if (s.output.empty() || fs::is_directory(s.output))
     throw UsageError(fmt::format("run.output = '{}': expected a file path for the archive", s.output));

@@ -1,6 +1,9 @@
-// One rank's share of the classification-image experiment: for each of its blocks, generate
-// the noise, mix in the signal per gamma, run the model, and add to the exact accumulators.
-// Buffers are allocated once and reused for every block.
+// One rank's share of the classification-image experiment. Each block is cut into forward
+// chunks aligned to global sample indices (run.forward_batch samples each); `threads` workers
+// take chunks, each running single-threaded LibTorch on its own buffers: generate the noise,
+// mix in the signal per gamma, run the model, add to the worker's exact accumulators, which
+// are merged at the end. Every sample is thus computed in the same chunk, with the same
+// kernels, whatever the block size, rank count or thread count: the results are bitwise the same.
 #pragma once
 
 #include <functional>
@@ -19,9 +22,10 @@ class ClassImagePipeline {
  public:
   ClassImagePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer);
 
-  // Runs `blocks`; `on_block(blocks_done)` is called after each one (for progress).
+  // Runs `blocks` on settings.threads workers. `on_progress(fraction)` is called from one
+  // worker now and then (for progress lines). Phase times are per-worker averages.
   void run(const std::vector<Block>& blocks, PhaseTimer& timer,
-           const std::function<void(size_t)>& on_block = {});
+           const std::function<void(double)>& on_progress = {});
 
   ClassImageAccumulator& accumulator() { return accumulator_; }
 
@@ -31,7 +35,6 @@ class ClassImagePipeline {
   const StimulusMixer& mixer_;
   int64_t pixels_;
   ClassImageAccumulator accumulator_;
-  std::vector<float> noise_, stimuli_;
 };
 
 // Softmax probabilities (n x K, float32, contiguous) of the model for `images` (n x pixels).

@@ -18,7 +18,8 @@ struct RunSettings {
   uint64_t seed = 1;
   int64_t samples = 0;
   int64_t block_size = 1000;    // samples per block: the unit of work dealt to ranks
-  int threads = 1;              // LibTorch intra-op threads per rank
+  int64_t forward_batch = 250;  // samples per forward pass; block_size is a multiple of it
+  int threads = 1;              // worker threads per rank (each runs single-threaded LibTorch)
   std::string output;
   bool overwrite = false;
   double progress_seconds = 10;

@@ -1,0 +1,188 @@
+// Unit tests of ExactBuffer, the fixed-point exact sums every accumulator is built on: the
+// limbs do not depend on the order of additions or on how they are split among buffers,
+// value() matches a high-precision sum within the fixed-point quantisation, normalize()
+// canonicalises without changing values, the row helpers equal element-wise additions, and
+// sums far beyond 2^32 additions neither overflow nor lose precision.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "wna/accum/exact_sum.hpp"
+
+namespace wna {
+namespace {
+
+constexpr size_t kValues = 100000;
+
+// Mixed signs, magnitudes log-uniform in [1e-6, 1e3].
+std::vector<double> random_values(uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> exponent(-6.0, 3.0);
+  std::bernoulli_distribution negative(0.5);
+  std::vector<double> values(kValues);
+  for (auto& v : values) v = (negative(rng) ? -1.0 : 1.0) * std::pow(10.0, exponent(rng));
+  return values;
+}
+
+std::vector<int64_t> limbs(const ExactBuffer& buffer) {
+  return {buffer.limbs(), buffer.limbs() + buffer.limb_count()};
+}
+
+// Buffer of 3 sums: values[k] goes to sum k % 3, added in the order `order`.
+ExactBuffer sum_in_order(const std::vector<double>& values, const std::vector<size_t>& order) {
+  ExactBuffer buffer(3);
+  for (size_t k : order) buffer.add(k % 3, values[k]);
+  buffer.normalize();
+  return buffer;
+}
+
+TEST(ExactSum, OrderAndSplitDoNotChangeTheLimbs) {
+  const auto values = random_values(1);
+  std::vector<size_t> order(values.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  const ExactBuffer forward = sum_in_order(values, order);
+
+  std::reverse(order.begin(), order.end());
+  EXPECT_EQ(limbs(forward), limbs(sum_in_order(values, order)));
+  std::mt19937_64 rng(2);
+  std::shuffle(order.begin(), order.end(), rng);
+  EXPECT_EQ(limbs(forward), limbs(sum_in_order(values, order)));
+
+  // Split among two unnormalised buffers (the first 30% and the rest) and merged.
+  ExactBuffer first(3), second(3);
+  for (size_t k = 0; k < values.size(); ++k)
+    (k < values.size() * 3 / 10 ? first : second).add(k % 3, values[k]);
+  first.merge(second);
+  EXPECT_EQ(limbs(forward), limbs(first));
+}
+
+TEST(ExactSum, ValueMatchesACompensatedSumWithinTheQuantisation) {
+  const auto values = random_values(3);
+  ExactBuffer buffer(1);
+  long double sum = 0, compensation = 0;  // Kahan summation in long double
+  for (double v : values) {
+    buffer.add(0, v);
+    const long double y = v - compensation, t = sum + y;
+    compensation = (t - sum) - y;
+    sum = t;
+  }
+  buffer.normalize();
+  // Each value is rounded to the nearest multiple of 2^-32: error <= 2^-33 each; value()
+  // rounds once more to double.
+  const double bound = static_cast<double>(values.size()) * std::ldexp(1.0, -33) +
+                       std::fabs(static_cast<double>(sum)) * 1e-15;
+  EXPECT_NEAR(buffer.value(0), static_cast<double>(sum), bound);
+}
+
+TEST(ExactSum, NormalizeCanonicalisesLowLimbsWithoutChangingValues) {
+  const auto values = random_values(4);
+  ExactBuffer buffer(5);
+  for (size_t k = 0; k < values.size(); ++k) buffer.add(k % 5, values[k]);
+  std::vector<double> before(5);
+  for (size_t i = 0; i < 5; ++i) before[i] = buffer.value(i);
+  EXPECT_TRUE(std::any_of(buffer.limbs(), buffer.limbs() + buffer.limb_count(),
+                          [](int64_t limb) { return limb >= (int64_t{1} << 32); }))
+      << "the test should start from unnormalised low limbs";
+  buffer.normalize();
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_GE(buffer.limbs()[2 * i], 0);
+    EXPECT_LT(buffer.limbs()[2 * i], int64_t{1} << 32);
+    EXPECT_EQ(buffer.value(i), before[i]) << i;
+  }
+  const auto once = limbs(buffer);
+  buffer.normalize();
+  EXPECT_EQ(limbs(buffer), once) << "normalize is not idempotent";
+}
+
+TEST(ExactSum, NegativeTotalsNormalizeWithNonNegativeLowLimb) {
+  ExactBuffer buffer(1);
+  buffer.add(0, -0.25);
+  buffer.add(0, -3.5);
+  buffer.normalize();
+  EXPECT_EQ(buffer.value(0), -3.75);
+  EXPECT_EQ(buffer.limbs()[0], int64_t{1} << 30);  // -3.75 = -4 + 0.25
+  EXPECT_EQ(buffer.limbs()[1], -4);
+}
+
+TEST(ExactSum, AddRowWithWeightEqualsAddingEachWeightedValue) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.5f, 3.0f);
+  std::vector<float> row(257);
+  for (auto& v : row) v = normal(rng);
+  for (double weight : {1.0, 0.731, -2.5, 1e-3}) {
+    ExactBuffer by_row(row.size() + 2), by_value(row.size() + 2);
+    by_row.add_row(1, row.data(), row.size(), weight);
+    by_row.add_row(1, row.data(), row.size(), weight);
+    for (int repeat = 0; repeat < 2; ++repeat)
+      for (size_t j = 0; j < row.size(); ++j) by_value.add(1 + j, static_cast<double>(row[j]) * weight);
+    EXPECT_EQ(limbs(by_row), limbs(by_value)) << "weight " << weight;
+    EXPECT_EQ(by_row.value(0), 0.0);
+    EXPECT_EQ(by_row.value(row.size() + 1), 0.0) << "add_row wrote past its row";
+  }
+}
+
+TEST(ExactSum, AddRowSquaredEqualsAddingEachSquare) {
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> uniform(-4.0f, 4.0f);
+  std::vector<float> row(100);
+  for (auto& v : row) v = uniform(rng);
+  ExactBuffer by_row(row.size()), by_value(row.size());
+  by_row.add_row_squared(0, row.data(), row.size());
+  for (size_t j = 0; j < row.size(); ++j) by_value.add(j, static_cast<double>(row[j]) * row[j]);
+  EXPECT_EQ(limbs(by_row), limbs(by_value));
+  for (size_t j = 0; j < row.size(); ++j) EXPECT_GE(by_row.value(j), 0.0);
+}
+
+TEST(ExactSum, DyadicValuesAreSummedExactly) {
+  // Multiples of 2^-24 (the uniform noise's grid) lose nothing.
+  ExactBuffer buffer(1);
+  double expected = 0;
+  for (int k = 0; k < 100000; ++k) {
+    const double v = std::ldexp(static_cast<double>((k * 2654435761u) >> 8), -24);
+    buffer.add(0, v);
+    expected += v;  // exact in double: the total stays below 2^29 on a 2^-24 grid
+  }
+  buffer.normalize();
+  EXPECT_EQ(buffer.value(0), expected);
+}
+
+TEST(ExactSum, TwoToTheFortyAdditionsDoNotOverflow) {
+  // 2^40 additions of 1.0, simulated as 2^20 additions of 2^20 (q = 2^52) into one buffer,
+  // and as 1024 additions of 2^30 (q = 2^62) into another.
+  ExactBuffer by_millions(1), by_billions(1);
+  const int64_t one = static_cast<int64_t>(kFixedPointScale);
+  for (int k = 0; k < (1 << 20); ++k) by_millions.add_fixed(0, one << 20);
+  for (int k = 0; k < 1024; ++k) by_billions.add_fixed(0, one << 30);
+  by_millions.normalize();
+  by_billions.normalize();
+  const double expected = std::ldexp(1.0, 40);
+  EXPECT_EQ(by_millions.value(0), expected);
+  EXPECT_EQ(by_billions.value(0), expected);
+  EXPECT_EQ(limbs(by_millions), limbs(by_billions));
+
+  // Fractions still count on top of the huge total, and 1024 such buffers merge exactly.
+  by_millions.add(0, 0.5);
+  ExactBuffer total(1);
+  for (int k = 0; k < 1024; ++k) total.merge(by_millions);
+  EXPECT_EQ(total.value(0), 1024 * (expected + 0.5));
+}
+
+TEST(ExactSum, MergeOfDifferentSizesThrows) {
+  ExactBuffer a(3), b(4);
+  EXPECT_THROW(a.merge(b), std::invalid_argument);
+}
+
+TEST(ExactSum, ClearZeroesEverySum) {
+  ExactBuffer buffer(4);
+  for (size_t i = 0; i < 4; ++i) buffer.add(i, 1.5 * static_cast<double>(i) - 2);
+  buffer.clear();
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(buffer.value(i), 0.0);
+}
+
+}  // namespace
+}  // namespace wna
