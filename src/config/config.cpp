@@ -76,11 +76,17 @@ std::optional<double> parse_real(const std::string& text) {
 }
 
 std::optional<int64_t> parse_integer(const std::string& text) {
-  // Accept "1000000", "1e6" and "1_000_000"; reject fractions.
+  // Accept "1000000", "1_000_000" (exactly, up to 2^63) and "1e6" (up to 2^53, where every
+  // integer is still exact in a double); reject fractions.
   std::string digits;
   for (char c : text) if (c != '_') digits += c;
+  if (digits.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const long long exact = std::strtoll(digits.c_str(), &end, 10);
+  if (*end == '\0') return errno == 0 ? std::optional<int64_t>(exact) : std::nullopt;
   const auto value = parse_real(digits);
-  if (!value || *value != std::floor(*value) || std::fabs(*value) > 9.0e18) return std::nullopt;
+  if (!value || *value != std::floor(*value) || std::fabs(*value) > 9007199254740992.0) return std::nullopt;
   return static_cast<int64_t>(*value);
 }
 
@@ -149,6 +155,8 @@ struct ParsedEntry {
 struct ParseState {
   std::ifstream* stream = nullptr;
   int line = 0;
+  bool line_indented = false;  // inih passes an indented line on as a continuation
+  std::string last_name;
   std::map<std::string, ParsedEntry> entries;
   std::vector<std::pair<std::string, int>> duplicates;
 };
@@ -157,6 +165,7 @@ char* read_line(char* buffer, int size, void* user) {
   auto* state = static_cast<ParseState*>(user);
   if (!state->stream->getline(buffer, size)) return nullptr;
   ++state->line;
+  state->line_indented = buffer[0] == ' ' || buffer[0] == '\t';
   const size_t length = std::strlen(buffer);
   if (length + 1 < static_cast<size_t>(size)) buffer[length] = '\n', buffer[length + 1] = '\0';
   return buffer;
@@ -165,8 +174,13 @@ char* read_line(char* buffer, int size, void* user) {
 int on_entry(void* user, const char* section, const char* key, const char* value) {
   auto* state = static_cast<ParseState*>(user);
   const std::string name = std::string(section) + "." + key;
+  if (state->line_indented && name == state->last_name) {  // a list continued on the next line
+    state->entries[name].value += "," + trim(value);
+    return 1;
+  }
   if (state->entries.count(name)) state->duplicates.emplace_back(name, state->line);
   state->entries[name] = ParsedEntry{trim(value), state->line};
+  state->last_name = name;
   return 1;
 }
 
@@ -187,13 +201,16 @@ Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
                       const std::vector<std::string>& overrides) {
   ParseState state;
   if (!ini_path.empty()) {
+    if (!std::filesystem::is_regular_file(ini_path))
+      throw UsageError(fmt::format("{}: cannot open config file: {}", ini_path,
+                                   std::filesystem::exists(ini_path) ? "not a regular file" : "no such file"));
     std::ifstream lines(ini_path);
     if (!lines) throw UsageError(fmt::format("{}: cannot open config file", ini_path));
     std::string text;
     for (int number = 1; std::getline(lines, text); ++number)
       if (static_cast<int>(text.size()) > kMaxLineLength)
-        throw UsageError(fmt::format("{}:{}: line longer than {} characters; split the list or "
-                                     "shorten it", ini_path, number, kMaxLineLength));
+        throw UsageError(fmt::format("{}:{}: line longer than {} characters; continue a long list on "
+                                     "indented lines", ini_path, number, kMaxLineLength));
     std::ifstream stream(ini_path);
     state.stream = &stream;
     const int error_line = ini_parse_stream(read_line, &state, on_entry, &state);

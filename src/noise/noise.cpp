@@ -64,8 +64,8 @@ void generate_noise(const NoiseSettings& settings, uint64_t first_sample, int64_
   Philox philox;
   const Philox::key_type key = {{static_cast<uint32_t>(settings.seed),
                                  static_cast<uint32_t>(settings.seed >> 32)}};
-  const uint32_t binary_threshold =
-      static_cast<uint32_t>(std::min(settings.binary_p, 1.0) * 4294967295.0);
+  // P(bits < threshold) = threshold / 2^32 = binary_p, also for p = 1.
+  const auto binary_threshold = static_cast<uint64_t>(std::min(settings.binary_p, 1.0) * 4294967296.0);
   for (int64_t n = 0; n < count; ++n) {
     const uint64_t sample = first_sample + static_cast<uint64_t>(n);
     float* image = out + n * pixels;
@@ -79,7 +79,7 @@ void generate_noise(const NoiseSettings& settings, uint64_t first_sample, int64_
           for (int k = 0; k < 4; ++k) values[k] = unit_interval(bits[k]);
           break;
         case NoiseKind::Binary:
-          for (int k = 0; k < 4; ++k) values[k] = bits[k] < binary_threshold ? 1.0f : 0.0f;
+          for (int k = 0; k < 4; ++k) values[k] = static_cast<uint64_t>(bits[k]) < binary_threshold ? 1.0f : 0.0f;
           break;
         case NoiseKind::Gaussian:
           // Box-Muller on two pairs: 4 independent normals per call.
