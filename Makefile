@@ -6,6 +6,7 @@ BUILD_DIR ?= build
 DATA_DIR  ?= data
 JOBS      ?= $(shell nproc)
 MPIEXEC   ?= mpiexec
+PYTHON    ?= /usr/bin/python3
 # Open MPI refuses root and more ranks than cores unless told; harmless otherwise.
 export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -13,7 +14,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 
 DEMO_MODEL := models/lenet_mnist_demo.pt
 
-.PHONY: deps data build test demo clean
+.PHONY: deps data build test demo docs clean
 deps:
 	bash scripts/install_deps.sh
 
@@ -27,13 +28,18 @@ build: deps
 test: build data
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2 --timeout 900
 
-$(DEMO_MODEL):
-	$(MAKE) build data
+# Trained once; delete the file to retrain.
+$(DEMO_MODEL): | build data
 	$(BUILD_DIR)/wna_train configs/train/demo.ini --set train.output=$@
 
 demo: build data $(DEMO_MODEL)
-	$(BUILD_DIR)/wna_train --version
-	@echo "demo: trained model $(DEMO_MODEL) is ready"
+	mkdir -p out
+	$(MPIEXEC) -n 2 $(BUILD_DIR)/wna_mpi configs/demo.ini --set model.file=$(DEMO_MODEL)
+	$(PYTHON) analysis_scripts/report.py out/demo.h5 --out out/demo_report
+	@echo "demo: archive out/demo.h5, report out/demo_report/report.md"
+
+docs: build
+	bash scripts/update_config_docs.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -5,6 +5,7 @@
 // exact reduction -> statistics -> collective archive write -> summary.
 #include <chrono>
 #include <ctime>
+#include <sys/resource.h>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -234,6 +235,10 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     archive->commit();
   }
   const std::string summary = wna::phase_summary(timer, mpi.comm());
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  long peak_kib = usage.ru_maxrss;
+  MPI_Allreduce(MPI_IN_PLACE, &peak_kib, 1, MPI_LONG, MPI_MAX, mpi.comm());
   if (root) {
     const double total = std::chrono::duration<double>(Clock::now() - started).count();
     fmt::print("summary: {} images in {:.2f} s = {:.0f} images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
@@ -241,6 +246,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
                static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds, mpi.size(),
                static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds / mpi.size(),
                s.output, summary);
+    fmt::print("peak memory: {:.1f} MiB (largest rank)\n", static_cast<double>(peak_kib) / 1024.0);
   }
 }
 
