@@ -54,14 +54,28 @@ std::string now_iso8601() {
   return text;
 }
 
+// Runs `load`, turning a failure into a usage error that names the config key responsible.
+template <typename Load>
+auto load_for_key(const std::string& key, const std::string& value, Load&& load) {
+  try {
+    return load();
+  } catch (const wna::UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw wna::UsageError(fmt::format("{} = '{}': {}", key, value, e.what()));
+  }
+}
+
 Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
   Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}};
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
-    p.network = wna::load_model(s.model_file);
+    p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_model(s.model_file); });
   } else {
-    const wna::ImageSet reference = wna::load_dataset(s.torchscript_dataset, "test", s.data_dir);
+    const wna::ImageSet reference = load_for_key("data.data_dir", s.data_dir, [&] {
+      return wna::load_dataset(s.torchscript_dataset, "test", s.data_dir);
+    });
     wna::ModelSpec spec;
     spec.architecture = "torchscript";
     spec.dataset = s.torchscript_dataset;
@@ -69,12 +83,13 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     spec.height = reference.height();
     spec.width = reference.width();
     spec.class_names = reference.class_names;
-    p.network = wna::load_torchscript(s.model_file, spec);
+    p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_torchscript(s.model_file, spec); });
   }
   const bool needs_signal = std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; });
   if (needs_signal) {
     const auto& spec = p.network->spec();
-    p.signals = wna::load_dataset(spec.dataset, "test", s.data_dir).images;
+    p.signals = load_for_key("data.data_dir", s.data_dir,
+                             [&] { return wna::load_dataset(spec.dataset, "test", s.data_dir).images; });
     if (p.signals.size(1) != spec.channels || p.signals.size(2) != spec.height || p.signals.size(3) != spec.width)
       throw wna::UsageError(fmt::format("data.data_dir = '{}': test images of {} do not match the model's input",
                                         s.data_dir, spec.dataset));
@@ -201,7 +216,11 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     std::fflush(stdout);
   });
 
-  auto reducer = wna::make_mpi_reducer(mpi.comm());
+  std::unique_ptr<wna::Reducer> reducer;
+#ifdef WNA_WITH_NCCL
+  if (s.reducer == "nccl") reducer = wna::make_nccl_reducer(mpi.comm(), mpi.local_rank());
+#endif
+  if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Reduce);
     reducer->all_reduce(pipeline.accumulator().buffer());

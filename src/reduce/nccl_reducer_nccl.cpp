@@ -103,8 +103,11 @@ class NcclReducer final : public Reducer {
 
 }  // namespace
 
-std::unique_ptr<Reducer> make_nccl_reducer(MPI_Comm comm, int device) {
-  return std::make_unique<NcclReducer>(comm, device);
+std::unique_ptr<Reducer> make_nccl_reducer(MPI_Comm comm, int local_rank) {
+  int devices = 0;
+  check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
+  if (devices == 0) throw Error("run.reducer = 'nccl': no CUDA device on this node");
+  return std::make_unique<NcclReducer>(comm, local_rank % devices);
 }
 
 }  // namespace wna

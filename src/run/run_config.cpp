@@ -35,6 +35,9 @@ ConfigSchema run_schema() {
               .help = "HDF5 archive to write (written as a temporary file, renamed when complete)"});
   add("run", {.key = "overwrite", .type = KeyType::Boolean, .default_value = "false",
               .help = "replace an existing archive (only once the new one is complete)"});
+  add("run", {.key = "reducer", .type = KeyType::Text, .default_value = "mpi",
+              .help = "reduction of the exact accumulators: MPI, or NCCL on each rank's GPU (builds with "
+                      "-DWNA_WITH_NCCL=ON)", .choices = {"mpi", "nccl"}});
   add("run", {.key = "progress_seconds", .type = KeyType::Real, .default_value = "10",
               .help = "interval of rank 0's progress lines (0: none)", .min = 0});
   add("model", {.key = "file", .type = KeyType::Text, .default_value = "models/lenet_mnist_demo.pt",
@@ -73,6 +76,12 @@ RunSettings run_settings(const Config& config) {
   s.output = config.text("run.output");
   s.overwrite = config.boolean("run.overwrite");
   s.progress_seconds = config.real("run.progress_seconds");
+  s.reducer = config.text("run.reducer");
+#ifndef WNA_WITH_NCCL
+  if (s.reducer == "nccl")
+    throw UsageError("run.reducer = 'nccl': this wna was built without NCCL; rebuild with -DWNA_WITH_NCCL=ON "
+                     "or use run.reducer = mpi");
+#endif
   s.model_file = config.text("model.file");
   s.model_format = config.text("model.format");
   s.torchscript_dataset = config.text("model.dataset");

@@ -25,8 +25,9 @@ class Reducer {
 
 std::unique_ptr<Reducer> make_mpi_reducer(MPI_Comm comm);
 #ifdef WNA_WITH_NCCL
-// Buffers are staged to the rank's GPU (`device`) and reduced with NCCL over `comm`'s ranks.
-std::unique_ptr<Reducer> make_nccl_reducer(MPI_Comm comm, int device);
+// Buffers are staged to GPU (local_rank mod GPUs on the node) and reduced with NCCL over
+// `comm`'s ranks.
+std::unique_ptr<Reducer> make_nccl_reducer(MPI_Comm comm, int local_rank);
 #endif
 
 }  // namespace wna

@@ -23,6 +23,7 @@ struct RunSettings {
   std::string output;
   bool overwrite = false;
   double progress_seconds = 10;
+  std::string reducer = "mpi";  // "mpi" or "nccl"
   // [model]
   std::string model_file;
   std::string model_format;     // "wna" or "torchscript"
