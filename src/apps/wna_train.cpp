@@ -19,18 +19,31 @@
 
 namespace {
 
-// Checks, before any training, that `output` can be written and would not replace a file.
+// Checks, before any training, that `output` can be written (its nearest existing directory
+// is writable; missing directories are created when the model is saved) and would not
+// replace a file.
 void check_output(const std::string& output, bool overwrite) {
   namespace fs = std::filesystem;
   if (fs::exists(output) && !overwrite)
     throw wna::UsageError(fmt::format("train.output = '{}': file exists; set train.overwrite = true "
                                       "or pass --overwrite to replace it", output));
-  const fs::path parent = fs::absolute(output).parent_path();
-  std::error_code error;
-  fs::create_directories(parent, error);
-  if (error || access(parent.c_str(), W_OK) != 0)
+  fs::path existing = fs::absolute(output).parent_path();
+  while (!fs::exists(existing) && existing.has_parent_path() && existing != existing.parent_path())
+    existing = existing.parent_path();
+  if (!fs::is_directory(existing) || access(existing.c_str(), W_OK) != 0)
     throw wna::UsageError(fmt::format("train.output = '{}': directory {} is not writable", output,
-                                      parent.string()));
+                                      existing.string()));
+}
+
+// Loads one split, reporting a missing or corrupt file as a usage error naming train.data_dir.
+wna::ImageSet load_split(const std::string& dataset, const std::string& split, const std::string& data_dir) {
+  try {
+    return wna::load_dataset(dataset, split, data_dir);
+  } catch (const wna::UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw wna::UsageError(fmt::format("train.data_dir = '{}': {}", data_dir, e.what()));
+  }
 }
 
 int train_main(const wna::Config& config) {
@@ -42,8 +55,8 @@ int train_main(const wna::Config& config) {
   const std::string dataset = config.text("train.dataset");
   const std::string data_dir = config.text("train.data_dir");
   const auto seed = static_cast<uint64_t>(config.integer("train.seed"));
-  wna::ImageSet full_train = wna::load_dataset(dataset, "train", data_dir);
-  const wna::ImageSet test = wna::load_dataset(dataset, "test", data_dir);
+  wna::ImageSet full_train = load_split(dataset, "train", data_dir);
+  const wna::ImageSet test = load_split(dataset, "test", data_dir);
   if (const int64_t subset = config.integer("train.train_subset"); subset > 0 && subset < full_train.size())
     full_train = wna::split_train_validation(full_train, 1.0 - static_cast<double>(subset) / full_train.size(),
                                              seed + 1).train;

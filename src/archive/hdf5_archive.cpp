@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <utility>
@@ -37,6 +38,7 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid_t get() const { return id_; }
+  void release() { id_ = -1; }  // forget the identifier without closing it
   void reset() {
     if (id_ >= 0 && close_) close_(id_);
     id_ = -1;
@@ -79,7 +81,13 @@ class Hdf5Archive final : public ArchiveWriter {
 
   ~Hdf5Archive() override {
     if (committed_) return;
-    file_.reset();
+    // Unwinding from an error that may have hit this rank only: closing the file is
+    // collective and could wait forever for the others, so only drop the temporary file
+    // (the caller aborts the job). Without an error in flight, close collectively.
+    if (std::uncaught_exceptions() > 0)
+      file_.release();
+    else
+      file_.reset();
     if (rank_ == 0) std::remove(temp_path_.c_str());
   }
 
