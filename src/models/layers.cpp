@@ -34,3 +34,17 @@ torch::Tensor RowRecurrentImpl::forward(const torch::Tensor& x) {
 }
 
 }  // namespace wna
+
+namespace wna {
+
+MaxPool2x2Impl::MaxPool2x2Impl() : torch::nn::MaxPool2dImpl(torch::nn::MaxPool2dOptions(2)) {}
+
+torch::Tensor MaxPool2x2Impl::forward(const torch::Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (h % 2 != 0 || w % 2 != 0 || !x.is_contiguous()) return torch::nn::MaxPool2dImpl::forward(x);
+  const auto rows = x.view({n, c, h / 2, 2, w});
+  const auto row_max = torch::maximum(rows.select(3, 0), rows.select(3, 1)).view({n, c, h / 2, w / 2, 2});
+  return torch::maximum(row_max.select(4, 0), row_max.select(4, 1));
+}
+
+}  // namespace wna

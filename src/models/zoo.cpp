@@ -26,7 +26,7 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t padding 
       torch::nn::Conv2dOptions(in, out, kernel).padding(padding).groups(groups));
 }
 
-torch::nn::MaxPool2d maxpool2() { return torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)); }
+MaxPool2x2 maxpool2() { return MaxPool2x2(); }
 
 // Spatial size after `reductions` (each maps a size to a smaller one); a UsageError when the
 // input is too small for the architecture.

@@ -1,10 +1,11 @@
-// The zoo's custom layers: the input normalisation every model starts with, and the
-// row-by-row recurrent reader of the RNN and LSTM models.
+// The zoo's custom layers: the input normalisation every model starts with, a fast 2x2 max
+// pool, and the row-by-row recurrent reader of the RNN and LSTM models.
 #pragma once
 
 #include <cstdint>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/pooling.h>
 #include <torch/nn/modules/rnn.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
@@ -22,6 +23,16 @@ class NormalizeImpl : public torch::nn::Module {
   double std_;
 };
 TORCH_MODULE(Normalize);
+
+// A 2x2, stride-2 max pool (a torch::nn::MaxPool2d with those options) computed as two
+// element-wise maxima over row pairs and column pairs: the same values as LibTorch's
+// max_pool2d, about ten times faster on CPU. Odd sizes fall back to max_pool2d.
+class MaxPool2x2Impl : public torch::nn::MaxPool2dImpl {
+ public:
+  MaxPool2x2Impl();
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(MaxPool2x2);
 
 enum class RecurrentCell { kTanhRnn, kLstm };
 
