@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
+
 namespace wna::test {
 
 inline std::string data_dir() {
@@ -12,9 +14,11 @@ inline std::string data_dir() {
   return dir ? dir : "data";
 }
 
-// A fresh empty directory for one test, removed and recreated on each call.
+// A fresh empty directory for one test, removed and recreated on each call. The process id
+// keeps tests that ctest runs in parallel (one process each) out of each other's way.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("wna_test_" + name);
+  auto dir = std::filesystem::temp_directory_path() /
+             ("wna_test_" + name + "_" + std::to_string(static_cast<long>(getpid())));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
