@@ -1,8 +1,10 @@
 // wna_mpi: the main job. Pushes a seeded budget of noise images through a trained model on
-// N ranks and writes the classification images into one parallel HDF5 archive.
+// N ranks and writes the classification images and the spike-triggered averages of chosen
+// layers into one parallel HDF5 archive.
 //   srun wna_mpi config.ini            mpirun -np 4 wna_mpi config.ini            wna_mpi config.ini
 // Data flow: config -> model -> block plan -> per block: noise -> forward -> accumulate ->
-// exact reduction -> statistics -> collective archive write -> summary.
+// exact reduction (STA unit grid: reduce-scatter) -> statistics -> collective archive write ->
+// summary.
 #include <chrono>
 #include <ctime>
 #include <sys/resource.h>
@@ -24,9 +26,12 @@
 #include "wna/reduce/reducer.hpp"
 #include "wna/run/block_plan.hpp"
 #include "wna/run/ci_archive.hpp"
-#include "wna/run/ci_pipeline.hpp"
 #include "wna/run/ci_statistics.hpp"
+#include "wna/run/noise_pipeline.hpp"
 #include "wna/run/run_config.hpp"
+#include "wna/run/sta_archive.hpp"
+#include "wna/run/sta_layers.hpp"
+#include "wna/run/sta_sharding.hpp"
 #include "wna/version.hpp"
 
 namespace {
@@ -45,12 +50,15 @@ struct Prepared {
   wna::RunSettings settings;
   std::shared_ptr<wna::Network> network;
   torch::Tensor signals;  // test images for gamma > 0
+  wna::StaLayout sta;     // layers whose STAs are computed (empty: none)
 };
 
-std::string now_iso8601() {
+// The current UTC time on rank 0, the same text on every rank (attributes are collective).
+std::string now_iso8601(MPI_Comm comm) {
+  char text[32] = {0};
   const std::time_t now = std::time(nullptr);
-  char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  MPI_Bcast(text, sizeof(text), MPI_CHAR, 0, comm);
   return text;
 }
 
@@ -67,7 +75,7 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}};
+  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}};
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
@@ -85,6 +93,7 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     spec.class_names = reference.class_names;
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_torchscript(s.model_file, spec); });
   }
+  p.sta = wna::resolve_sta_layout(*p.network, s.sta);
   const bool needs_signal = std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; });
   if (needs_signal) {
     const auto& spec = p.network->spec();
@@ -172,7 +181,7 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   }
   if (command_line.config_path.empty()) throw wna::UsageError("no config file given (see --help)");
 
-  const std::string start_time = now_iso8601();
+  const std::string start_time = now_iso8601(mpi.comm());
   Prepared p = prepare_everywhere(command_line, mpi);
   if (command_line.dry_run) {
     if (root) print_dry_run(p, mpi);
@@ -196,7 +205,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   const wna::BlockPlan plan(s.samples, s.block_size);
   const auto my_blocks = plan.blocks_of_rank(mpi.rank(), mpi.size());
   const wna::StimulusMixer mixer(p.signals);
-  wna::ClassImagePipeline pipeline(*p.network, s, mixer);
+  wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta);
   wna::PhaseTimer timer;
   const auto started = Clock::now();
   auto last_report = started;
@@ -223,18 +232,21 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Reduce);
-    reducer->all_reduce(pipeline.accumulator().buffer());
+    reducer->all_reduce(pipeline.class_images().buffer());
+    wna::reduce_sta_to_owners(*reducer, pipeline.sta(), mpi.size());
   }
   const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Write);
-    const auto statistics = wna::finalize_class_images(pipeline.accumulator(), s.gammas, s.noise, s.samples,
+    const auto statistics = wna::finalize_class_images(pipeline.class_images(), s.gammas, s.noise, s.samples,
                                                        s.block_size, *p.network);
     auto archive = wna::create_hdf5_archive(mpi.comm(), s.output, s.overwrite);
     const auto& spec = p.network->spec();
     wna::define_class_image_axes(*archive, spec, s.gammas, statistics.stage_samples);
     wna::write_class_images(*archive, statistics, spec, s.confidence_floor, mpi.rank(), mpi.size());
-    const auto& limbs = pipeline.accumulator().buffer();
+    wna::write_sta(*archive, pipeline.sta(), s.gammas[static_cast<size_t>(wna::sta_gamma_index(s.gammas))], s.samples,
+                   *p.network, mpi.rank(), mpi.size());
+    const auto& limbs = pipeline.class_images().buffer();
     const auto [begin, end] = wna::owned_rows(static_cast<int64_t>(limbs.limb_count()), mpi.rank(), mpi.size());
     archive->write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
                     "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
@@ -244,7 +256,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
         {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
-        {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601()}};
+        {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601(mpi.comm())}};
     for (const auto& [name, value] : text_attributes) archive->set_attribute("/", name, value);
     archive->set_attribute("/", "seed", static_cast<int64_t>(s.seed));
     archive->set_attribute("/", "samples", s.samples);

@@ -317,8 +317,10 @@ std::string config_template(const ConfigSchema& schema, const std::string& title
 std::string config_markdown(const ConfigSchema& schema) {
   std::string out = "| key | type | default | valid | meaning |\n|---|---|---|---|---|\n";
   for (const auto& spec : schema) {
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", spec.name(), type_name(spec.type),
-                       spec.required ? "(required)" : "`" + spec.default_value + "`",
+    const std::string default_text = spec.required                ? "(required)"
+                                     : spec.default_value.empty() ? "(empty)"
+                                                                  : "`" + spec.default_value + "`";
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", spec.name(), type_name(spec.type), default_text,
                        range_text(spec), spec.help);
   }
   return out;

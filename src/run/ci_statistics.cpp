@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "wna/run/ci_pipeline.hpp"
+#include "wna/run/noise_pipeline.hpp"
 
 namespace wna {
 namespace {

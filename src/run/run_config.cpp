@@ -62,6 +62,13 @@ ConfigSchema run_schema() {
                 .help = "signal weights: stimulus = (1 - gamma) noise + gamma test image", .min = 0, .max = 1});
   add("analysis", {.key = "confidence_floor", .type = KeyType::Real, .default_value = "0.3",
                    .help = "floor CI keeps samples whose max softmax exceeds this", .min = 0, .max = 1});
+  add("sta", {.key = "layers", .type = KeyType::TextList, .default_value = "",
+              .help = "layers whose units get spike-triggered averages, mean and variance: names, or all (every "
+                      "conv2d, linear, rnn, lstm and relu layer); empty: none"});
+  add("sta", {.key = "position_y", .type = KeyType::Integer, .default_value = "5",
+              .help = "conv-like layers: row of the unit whose STA is also taken at one position", .min = 0});
+  add("sta", {.key = "position_x", .type = KeyType::Integer, .default_value = "5",
+              .help = "conv-like layers: column of the unit whose STA is also taken at one position", .min = 0});
   return schema;
 }
 
@@ -93,6 +100,9 @@ RunSettings run_settings(const Config& config) {
   s.noise.seed = s.seed;
   s.gammas = config.real_list("gamma.values");
   s.confidence_floor = config.real("analysis.confidence_floor");
+  s.sta.layers = config.text_list("sta.layers");
+  s.sta.position_y = config.integer("sta.position_y");
+  s.sta.position_x = config.integer("sta.position_x");
 
   if (s.block_size % s.forward_batch != 0)
     throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "

@@ -14,8 +14,8 @@
 #include "wna/models/zoo.hpp"
 #include "wna/reduce/reducer.hpp"
 #include "wna/run/ci_archive.hpp"
-#include "wna/run/ci_pipeline.hpp"
 #include "wna/run/ci_statistics.hpp"
+#include "wna/run/noise_pipeline.hpp"
 
 namespace {
 
@@ -72,20 +72,20 @@ TEST(MpiClassImages, ReducedAccumulatorsEqualOneProcessComputingEveryBlock) {
   const wna::BlockPlan plan(s.samples, s.block_size);
   wna::PhaseTimer timer;
 
-  wna::ClassImagePipeline mine(*network, s, mixer);
+  wna::NoisePipeline mine(*network, s, mixer);
   mine.run(plan.blocks_of_rank(rank(), ranks()), timer);
-  wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(mine.accumulator().buffer());
+  wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(mine.class_images().buffer());
 
-  wna::ClassImagePipeline everything(*network, s, mixer);
+  wna::NoisePipeline everything(*network, s, mixer);
   everything.run(plan.blocks_of_rank(0, 1), timer);
-  const auto& reduced = mine.accumulator().buffer();
-  const auto& reference = everything.accumulator().buffer();
+  const auto& reduced = mine.class_images().buffer();
+  const auto& reference = everything.class_images().buffer();
   ASSERT_EQ(reduced.limb_count(), reference.limb_count());
   EXPECT_TRUE(std::equal(reduced.limbs(), reduced.limbs() + reduced.limb_count(), reference.limbs()))
       << "reduction over " << ranks() << " ranks differs from a single process";
   // Every sample was counted exactly once.
   double total = 0;
-  for (int64_t c = 0; c < 3; ++c) total += reduced.value(mine.accumulator().count_index(0, c));
+  for (int64_t c = 0; c < 3; ++c) total += reduced.value(mine.class_images().count_index(0, c));
   EXPECT_EQ(total, static_cast<double>(s.samples));
 }
 
@@ -109,11 +109,11 @@ TEST(MpiClassImages, ArchiveIsWrittenCollectivelyAndRenamedOnlyWhenComplete) {
   const wna::StimulusMixer mixer{torch::Tensor()};
   const wna::BlockPlan plan(s.samples, s.block_size);
   wna::PhaseTimer timer;
-  wna::ClassImagePipeline pipeline(*network, s, mixer);
+  wna::NoisePipeline pipeline(*network, s, mixer);
   pipeline.run(plan.blocks_of_rank(rank(), ranks()), timer);
-  wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(pipeline.accumulator().buffer());
+  wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(pipeline.class_images().buffer());
   const auto statistics =
-      wna::finalize_class_images(pipeline.accumulator(), s.gammas, s.noise, s.samples, s.block_size, *network);
+      wna::finalize_class_images(pipeline.class_images(), s.gammas, s.noise, s.samples, s.block_size, *network);
 
   const std::string path = shared_path("wna_mpi_archive");
   {

@@ -19,8 +19,8 @@
 #include "wna/models/network.hpp"
 #include "wna/models/zoo.hpp"
 #include "wna/run/block_plan.hpp"
-#include "wna/run/ci_pipeline.hpp"
 #include "wna/run/ci_statistics.hpp"
+#include "wna/run/noise_pipeline.hpp"
 #include "wna/run/phase_timer.hpp"
 #include "wna/run/run_config.hpp"
 #include "wna/run/stimuli.hpp"
@@ -72,10 +72,10 @@ RunSettings run_settings_for(const NoiseSettings& noise, int64_t samples, int64_
 // The accumulator of one virtual rank: blocks_of_rank(rank, ranks) of the settings' plan.
 ClassImageAccumulator run_rank(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
                                int rank, int ranks) {
-  ClassImagePipeline pipeline(network, settings, mixer);
+  NoisePipeline pipeline(network, settings, mixer);
   PhaseTimer timer;
   pipeline.run(BlockPlan(settings.samples, settings.block_size).blocks_of_rank(rank, ranks), timer);
-  return pipeline.accumulator();
+  return pipeline.class_images();
 }
 
 ClassImageStatistics run_and_finalize(Network& network, const RunSettings& settings,

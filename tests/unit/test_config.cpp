@@ -304,6 +304,13 @@ TEST(ConfigRunSchema, DefaultsAndOverridesGiveTypedSettings) {
   EXPECT_EQ(settings.gammas, (std::vector<double>{0, 0.25, 1}));
   EXPECT_EQ(settings.confidence_floor, 0.3);
   EXPECT_FALSE(settings.overwrite);
+  EXPECT_TRUE(settings.sta.layers.empty());
+  EXPECT_EQ(settings.sta.position_y, 5);
+  EXPECT_EQ(settings.sta.position_x, 5);
+  const RunSettings with_sta = run_settings(resolve_config(
+      run_schema(), "", {"sta.layers=conv1, relu1", "sta.position_x=2", "run.output=" + (dir / "out.h5").string()}));
+  EXPECT_EQ(with_sta.sta.layers, (std::vector<std::string>{"conv1", "relu1"}));
+  EXPECT_EQ(with_sta.sta.position_x, 2);
 }
 
 TEST(ConfigRunSchema, ToIniRoundTripsEveryValue) {
@@ -315,7 +322,8 @@ TEST(ConfigRunSchema, ToIniRoundTripsEveryValue) {
        "run.progress_seconds=2.5", "run.output=" + (dir / "out dir" / "a.h5").string(),
        "model.file=" + existing_model_file(dir), "model.format=torchscript",
        "model.dataset=cifar10", "noise.kind=binary", "noise.mean=-1.25", "noise.std=0.1",
-       "noise.binary_p=0.3", "gamma.values=0, 0.1, 1", "analysis.confidence_floor=0.75"});
+       "noise.binary_p=0.3", "gamma.values=0, 0.1, 1", "analysis.confidence_floor=0.75",
+       "sta.layers=conv1, fc1", "sta.position_y=3", "sta.position_x=7"});
   const auto path = write_file(dir / "resolved.ini", original.to_ini());
   const Config reread = resolve_config(schema, path, {});
   expect_same_values(schema, original, reread);

@@ -10,7 +10,7 @@
 
 namespace wna {
 
-enum class Phase { Noise, Forward, Accumulate, Reduce, Write, Count };
+enum class Phase { Noise, Forward, Accumulate, Sta, Reduce, Write, Count };
 
 class PhaseTimer {
  public:

@@ -13,6 +13,12 @@ namespace wna {
 
 ConfigSchema run_schema();
 
+// [sta]: spike-triggered averages of the units of chosen layers.
+struct StaSettings {
+  std::vector<std::string> layers;  // layer names, or {"all"}; empty: no STA
+  int64_t position_y = 5, position_x = 5;  // conv-like layers: the unit position of the at-position STA
+};
+
 struct RunSettings {
   // [run]
   uint64_t seed = 1;
@@ -36,6 +42,8 @@ struct RunSettings {
   std::vector<double> gammas;   // 0 = pure noise
   // [analysis]
   double confidence_floor = 0.3;
+  // [sta]
+  StaSettings sta;
 
   int64_t blocks() const { return (samples + block_size - 1) / block_size; }
 };

@@ -1,5 +1,5 @@
-// The classification-image pipeline of one rank (see include/wna/run/ci_pipeline.hpp).
-#include "wna/run/ci_pipeline.hpp"
+// The noise pipeline of one rank (see include/wna/run/noise_pipeline.hpp).
+#include "wna/run/noise_pipeline.hpp"
 
 #include <atomic>
 #include <exception>
@@ -9,6 +9,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include "wna/core/runtime.hpp"
+#include "wna/run/sta_layers.hpp"
 
 namespace wna {
 namespace {
@@ -48,19 +49,25 @@ torch::Tensor class_probabilities(Network& network, const float* images, int64_t
   return torch::softmax(network.forward(input), 1).contiguous();
 }
 
-ClassImagePipeline::ClassImagePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer)
+NoisePipeline::NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
+                             const StaLayout& sta)
     : network_(network),
       settings_(settings),
       mixer_(mixer),
       pixels_(network.spec().channels * network.spec().height * network.spec().width),
-      accumulator_(shape_for(network, settings), settings.confidence_floor) {}
+      class_images_(shape_for(network, settings), settings.confidence_floor),
+      sta_(sta) {}
 
-void ClassImagePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
-                             const std::function<void(double)>& on_progress) {
+void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
+                        const std::function<void(double)>& on_progress) {
   const std::vector<Chunk> chunks = chunks_of(blocks, settings_.forward_batch);
   const int workers = std::max(1, std::min<int>(settings_.threads, static_cast<int>(chunks.size())));
   set_torch_threads(1);  // parallelism is across chunks, never inside one forward pass
   network_.module().eval();
+  const ModelSpec& spec = network_.spec();
+  const std::vector<std::string> sta_layers = sta_.layout().layer_names();
+  const size_t sta_gamma = sta_layers.empty() ? settings_.gammas.size()
+                                              : static_cast<size_t>(sta_gamma_index(settings_.gammas));
 
   std::atomic<size_t> next_chunk{0}, chunks_done{0};
   std::mutex merge_mutex;
@@ -70,16 +77,21 @@ void ClassImagePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer
     try {
       torch::InferenceMode inference;
       PhaseTimer& my_timer = timers[static_cast<size_t>(worker)];
-      ClassImageAccumulator local(accumulator_.shape(), accumulator_.confidence_floor());
+      ClassImageAccumulator local(class_images_.shape(), class_images_.confidence_floor());
+      StaAccumulator local_sta(sta_.layout());
       const auto buffer_size = static_cast<size_t>(settings_.forward_batch * pixels_);
       std::vector<float> noise(buffer_size), stimuli(buffer_size);
+      Activations activations;
       for (size_t i = next_chunk++; i < chunks.size(); i = next_chunk++) {
         const Chunk& chunk = chunks[i];
         {
           PhaseTimer::Scope scope(my_timer, Phase::Noise);
           generate_noise(settings_.noise, chunk.first_sample, chunk.count, pixels_, noise.data());
         }
+        const auto input =
+            torch::from_blob(stimuli.data(), {chunk.count, spec.channels, spec.height, spec.width}, torch::kFloat32);
         for (size_t g = 0; g < settings_.gammas.size(); ++g) {
+          const bool with_sta = g == sta_gamma;
           torch::Tensor probabilities;
           {
             PhaseTimer::Scope scope(my_timer, Phase::Noise);
@@ -87,11 +99,20 @@ void ClassImagePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer
           }
           {
             PhaseTimer::Scope scope(my_timer, Phase::Forward);
-            probabilities = class_probabilities(network_, stimuli.data(), chunk.count);
+            activations.clear();
+            const auto logits = network_.forward_with_probes(input, with_sta ? sta_layers : std::vector<std::string>(),
+                                                             activations);
+            probabilities = torch::softmax(logits, 1).contiguous();
           }
-          PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
-          local.add(static_cast<int64_t>(g), chunk.block, stimuli.data(), probabilities.data_ptr<float>(),
-                    chunk.count);
+          {
+            PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
+            local.add(static_cast<int64_t>(g), chunk.block, stimuli.data(), probabilities.data_ptr<float>(),
+                      chunk.count);
+          }
+          if (with_sta) {
+            PhaseTimer::Scope scope(my_timer, Phase::Sta);
+            local_sta.add(input, activations);
+          }
         }
         local.buffer().normalize();  // keeps every low limb far from overflow
         const size_t done = ++chunks_done;
@@ -99,7 +120,8 @@ void ClassImagePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer
       }
       PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
       std::lock_guard<std::mutex> lock(merge_mutex);
-      accumulator_.buffer().merge(local.buffer());
+      class_images_.buffer().merge(local.buffer());
+      sta_.buffer().merge(local_sta.buffer());
     } catch (...) {
       std::lock_guard<std::mutex> lock(merge_mutex);
       if (!failure) failure = std::current_exception();

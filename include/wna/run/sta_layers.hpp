@@ -1,0 +1,31 @@
+// Which layers and units get spike-triggered averages: the [sta] keys resolved against the
+// model (names checked, "all" expanded, output shapes and receptive fields read off the model)
+// into the accumulator's layout, and the gamma value the STAs are computed at.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wna/accum/sta_accumulator.hpp"
+#include "wna/models/network.hpp"
+#include "wna/run/run_config.hpp"
+
+namespace wna {
+
+// sta.layers = all: every conv2d, linear, rnn, lstm and relu layer, in forward order.
+std::vector<std::string> sta_layer_names(const Network& network, const std::vector<std::string>& configured);
+
+// The layout for `settings` (empty when sta.layers is empty). Runs one forward pass of a blank
+// image (in eval mode, restored afterwards) to learn each layer's output shape: 4-D outputs are
+// conv-like (their receptive fields come from the layer chain), 2-D outputs are units that see
+// the whole input. Throws wna::UsageError naming the key: an unknown or repeated layer
+// (sta.layers, with the valid layers), a layer without receptive-field geometry or with another
+// output rank (sta.layers), a position outside a conv-like layer's map (sta.position_y/x).
+StaLayout resolve_sta_layout(Network& network, const StaSettings& settings);
+
+// The gamma index the STAs are computed at: the first gamma value equal to 0 if there is one
+// (pure noise), else the first gamma value.
+int64_t sta_gamma_index(const std::vector<double>& gammas);
+
+}  // namespace wna

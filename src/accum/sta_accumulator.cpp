@@ -1,0 +1,153 @@
+// Spike-triggered sums (see include/wna/accum/sta_accumulator.hpp).
+#include "wna/accum/sta_accumulator.hpp"
+
+#include <cmath>
+#include <utility>
+
+#include <ATen/ops/convolution_backward.h>
+#include <ATen/ops/linalg_vector_norm.h>
+#include <fmt/format.h>
+
+#include "wna/core/error.hpp"
+
+namespace wna {
+namespace {
+
+// A chunk adds one value to every sum, so each low limb grows by less than 2^32 per chunk.
+constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
+
+// The stimuli as the units of conv-like `layer` see them: zero-padded before the first row and
+// column by -start, and padded or cropped after the last, so that the r x r windows at stride
+// `jump` are exactly the receptive fields of map positions 0..H'-1 x 0..W'-1.
+torch::Tensor receptive_field_input(const torch::Tensor& stimuli, const StaLayer& layer) {
+  const ReceptiveField& field = layer.field;
+  const int64_t before = -field.start;
+  const int64_t after_rows = field.size + (layer.map_height - 1) * field.jump - stimuli.size(2) - before;
+  const int64_t after_columns = field.size + (layer.map_width - 1) * field.jump - stimuli.size(3) - before;
+  if (before == 0 && after_rows == 0 && after_columns == 0) return stimuli;
+  return torch::constant_pad_nd(stimuli, {before, after_columns, before, after_rows}, 0);
+}
+
+// Sums of a and of a^2 over the samples of `a` (n x U): U values each.
+std::pair<torch::Tensor, torch::Tensor> sums_and_squares(const torch::Tensor& a) {
+  return {a.sum(0).contiguous(), a.square().sum(0).contiguous()};
+}
+
+// Sums of a and of a^2 over the samples and positions of `maps` (n x C x H' x W'): C values
+// each. Reduced along the contiguous positions first (a^2 through the 2-norm, without a
+// temporary of squares), which is several times faster than one reduction over both.
+std::pair<torch::Tensor, torch::Tensor> map_sums_and_squares(const torch::Tensor& maps) {
+  const int64_t n = maps.size(0), channels = maps.size(1);
+  const auto rows = maps.reshape({n * channels, -1});
+  const auto norms = at::linalg_vector_norm(rows, 2, {1}, false, c10::nullopt);
+  return {rows.sum(1).view({n, channels}).sum(0).contiguous(), norms.square().view({n, channels}).sum(0).contiguous()};
+}
+
+// The values of a chunk's sums (float32, contiguous) once they are known to fit the exact
+// accumulator, which takes values below 2^31 in magnitude per addition (exact_sum.hpp).
+const float* checked_values(const torch::Tensor& sums, const StaLayer& layer) {
+  constexpr double kLimit = 2147483648.0;
+  const auto [low, high] = torch::aminmax(sums);  // NaN if any sum is NaN
+  const double smallest = low.item<double>(), largest = high.item<double>();
+  if (!(smallest > -kLimit && largest < kLimit))
+    throw Error(fmt::format("STA of layer '{}': a forward chunk's sums reach {} (beyond 2^31 in magnitude or not "
+                            "finite), outside the exact accumulator's range; lower run.forward_batch",
+                            layer.name, std::abs(smallest) > std::abs(largest) ? smallest : largest));
+  return sums.data_ptr<float>();
+}
+
+// Adds values[u] to the sum at index(u), u < layer.units (`values`: one per unit).
+template <typename Index>
+void add_per_unit(ExactBuffer& buffer, const torch::Tensor& values, const StaLayer& layer, Index index) {
+  const float* value = checked_values(values, layer);
+  for (int64_t unit = 0; unit < layer.units; ++unit) buffer.add(index(unit), value[unit]);
+}
+
+// Adds row u of `rows` (units x patch) to the patch sums at index(u), u < layer.units.
+template <typename Index>
+void add_per_unit_rows(ExactBuffer& buffer, const torch::Tensor& rows, const StaLayer& layer, Index index) {
+  const float* row = checked_values(rows, layer);
+  for (int64_t unit = 0; unit < layer.units; ++unit)
+    buffer.add_row(index(unit), row + unit * layer.patch, static_cast<size_t>(layer.patch));
+}
+
+// Units that see the whole input: activations n x U, stimuli n x P; the sum of a x is a GEMM.
+void add_whole_input_layer(ExactBuffer& buffer, const StaLayer& layer, const torch::Tensor& activation,
+                           const torch::Tensor& stimuli) {
+  const auto a = activation.reshape({activation.size(0), layer.units});
+  const auto products = torch::mm(a.t(), stimuli).contiguous();
+  const auto [sums, squares] = sums_and_squares(a);
+  add_per_unit(buffer, sums, layer, [&](int64_t u) { return layer.sum_index(u); });
+  add_per_unit(buffer, squares, layer, [&](int64_t u) { return layer.sum_squares_index(u); });
+  add_per_unit_rows(buffer, products, layer, [&](int64_t u) { return layer.stimulus_sum_index(u); });
+}
+
+// Channels of maps: activations n x C x H' x W'. Summed over positions, the sum of a x over the
+// receptive field is the weight gradient of a convolution with kernel r and stride `jump`
+// whose output gradient is a (`filter_shape`: C x C_in x r x r); at the chosen position it is
+// a GEMM with that position's input patches.
+void add_conv_like_layer(ExactBuffer& buffer, const StaLayer& layer, const torch::Tensor& activation,
+                         const torch::Tensor& stimuli, const torch::Tensor& filter_shape) {
+  const int64_t n = activation.size(0), size = layer.field.size, jump = layer.field.jump;
+  const auto input = receptive_field_input(stimuli, layer);
+  const auto pooled_products =
+      std::get<1>(at::convolution_backward(activation, input, filter_shape, c10::nullopt, {jump, jump}, {0, 0},
+                                           {1, 1}, false, {0, 0}, 1, {false, true, false}))
+          .reshape({layer.units, layer.patch})
+          .contiguous();
+  const int64_t top = layer.position_y * jump, left = layer.position_x * jump;
+  const auto position_patches = input.slice(2, top, top + size).slice(3, left, left + size).reshape({n, layer.patch});
+  const auto at_position = activation.select(3, layer.position_x).select(2, layer.position_y);  // n x C
+  const auto position_products = torch::mm(at_position.t(), position_patches).contiguous();
+  const auto [sums, squares] = map_sums_and_squares(activation);
+  const auto [position_sums, position_squares] = sums_and_squares(at_position);
+  add_per_unit(buffer, sums, layer, [&](int64_t u) { return layer.sum_index(u); });
+  add_per_unit(buffer, squares, layer, [&](int64_t u) { return layer.sum_squares_index(u); });
+  add_per_unit(buffer, position_sums, layer, [&](int64_t u) { return layer.position_sum_index(u); });
+  add_per_unit(buffer, position_squares, layer, [&](int64_t u) { return layer.position_sum_squares_index(u); });
+  add_per_unit_rows(buffer, pooled_products, layer, [&](int64_t u) { return layer.stimulus_sum_index(u); });
+  add_per_unit_rows(buffer, position_products, layer, [&](int64_t u) { return layer.position_stimulus_sum_index(u); });
+}
+
+}  // namespace
+
+StaLayout::StaLayout(int64_t channels, int64_t height, int64_t width)
+    : channels_(channels), height_(height), width_(width) {}
+
+void StaLayout::add(StaLayer layer) {
+  layer.patch = layer.spatial ? channels_ * layer.field.size * layer.field.size : channels_ * height_ * width_;
+  layer.offset = sums_;
+  sums_ += static_cast<size_t>(layer.units) * layer.record();
+  layers_.push_back(std::move(layer));
+}
+
+std::vector<std::string> StaLayout::layer_names() const {
+  std::vector<std::string> names;
+  for (const auto& layer : layers_) names.push_back(layer.name);
+  return names;
+}
+
+StaAccumulator::StaAccumulator(StaLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {
+  for (const StaLayer& layer : layout_.layers())
+    filter_shapes_.push_back(layer.spatial ? torch::zeros({layer.units, layout_.channels(), layer.field.size,
+                                                           layer.field.size})
+                                           : torch::Tensor());
+}
+
+void StaAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
+  const auto flat_stimuli = stimuli.reshape({stimuli.size(0), -1});
+  for (size_t i = 0; i < layout_.layers().size(); ++i) {
+    const StaLayer& layer = layout_.layers()[i];
+    const auto activation = activations.at(layer.name).to(torch::kFloat32);
+    if (layer.spatial)
+      add_conv_like_layer(buffer_, layer, activation, stimuli, filter_shapes_[i]);
+    else
+      add_whole_input_layer(buffer_, layer, activation, flat_stimuli);
+  }
+  if (++chunks_since_normalize_ == kChunksBetweenNormalizations) {
+    buffer_.normalize();
+    chunks_since_normalize_ = 0;
+  }
+}
+
+}  // namespace wna

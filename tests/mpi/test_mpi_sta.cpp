@@ -1,0 +1,168 @@
+// Spike-triggered averages on N ranks (run by ctest on 1, 2 and 3 ranks): the exact reduction
+// of the ranks' STA sums equals, bit for bit, one process computing every block; the
+// reduce-scatter leaves each rank the totals of the units it owns; and the STA datasets
+// written collectively from the owners' slices equal a single process's statistics.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "wna/archive/archive.hpp"
+#include "wna/models/sequential_network.hpp"
+#include "wna/reduce/reducer.hpp"
+#include "wna/run/ci_archive.hpp"
+#include "wna/run/ci_statistics.hpp"
+#include "wna/run/noise_pipeline.hpp"
+#include "wna/run/sta_archive.hpp"
+#include "wna/run/sta_layers.hpp"
+#include "wna/run/sta_sharding.hpp"
+#include "wna/run/sta_statistics.hpp"
+
+namespace {
+
+int rank() { int r = 0; MPI_Comm_rank(MPI_COMM_WORLD, &r); return r; }
+int ranks() { int n = 1; MPI_Comm_size(MPI_COMM_WORLD, &n); return n; }
+
+// A small conv net on 1 x 10 x 10 images (padded conv, pool, linear units), with the same
+// seeded weights on every rank. Layers whose unit counts (4, 4, 5, 2) leave some rank empty-handed.
+std::shared_ptr<wna::Network> conv_model() {
+  wna::ModelSpec spec;
+  spec.architecture = "custom";
+  spec.dataset = "synthetic";
+  spec.channels = 1, spec.height = 10, spec.width = 10;
+  spec.class_names = {"a", "b"};
+  torch::manual_seed(9);
+  auto network = std::make_shared<wna::SequentialNetwork>(spec);
+  network->append("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)));
+  network->append("relu1", torch::nn::ReLU());
+  network->append("pool1", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+  network->append("flatten", torch::nn::Flatten());
+  network->append("fc1", torch::nn::Linear(100, 5));
+  network->append("fc2", torch::nn::Linear(5, 2));
+  return network;
+}
+
+wna::RunSettings settings() {
+  wna::RunSettings s;
+  s.samples = 2600;  // 11 blocks, the last one short
+  s.block_size = 250;
+  s.forward_batch = 125;
+  s.threads = 2;
+  s.gammas = {0.0};
+  s.noise.kind = wna::NoiseKind::Gaussian;
+  s.noise.mean = 0.0, s.noise.std = 1.0, s.noise.seed = 5;
+  return s;
+}
+
+wna::StaLayout layout(wna::Network& network) {
+  wna::StaSettings sta;
+  sta.layers = {"conv1", "relu1", "pool1", "fc1", "fc2"};
+  sta.position_y = sta.position_x = 2;
+  return wna::resolve_sta_layout(network, sta);
+}
+
+// The pipeline's STA sums over `blocks`.
+wna::StaAccumulator run(wna::Network& network, const wna::StaLayout& sta, const std::vector<wna::Block>& blocks) {
+  const auto s = settings();
+  const wna::StimulusMixer mixer{torch::Tensor()};
+  wna::NoisePipeline pipeline(network, s, mixer, sta);
+  wna::PhaseTimer timer;
+  pipeline.run(blocks, timer);
+  return pipeline.sta();
+}
+
+std::string shared_path(const std::string& name) {
+  long pid = rank() == 0 ? static_cast<long>(getpid()) : 0;
+  MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+  return (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(pid) + ".h5")).string();
+}
+
+std::vector<double> read_double_dataset(const std::string& path, const std::string& dataset) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(file, 0) << path;
+  const hid_t data = H5Dopen2(file, dataset.c_str(), H5P_DEFAULT);
+  EXPECT_GE(data, 0) << dataset;
+  const hid_t space = H5Dget_space(data);
+  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+  H5Dread(data, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  H5Sclose(space), H5Dclose(data), H5Fclose(file);
+  return values;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+TEST(MpiSta, ReducedLimbsEqualOneProcessComputingEveryBlock) {
+  auto network = conv_model();
+  const auto sta = layout(*network);
+  const wna::BlockPlan plan(settings().samples, settings().block_size);
+  auto mine = run(*network, sta, plan.blocks_of_rank(rank(), ranks()));
+  wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(mine.buffer());
+  const auto everything = run(*network, sta, plan.blocks_of_rank(0, 1));
+  ASSERT_EQ(mine.buffer().limb_count(), everything.buffer().limb_count());
+  EXPECT_TRUE(std::equal(mine.buffer().limbs(), mine.buffer().limbs() + mine.buffer().limb_count(),
+                         everything.buffer().limbs()))
+      << "STA reduction over " << ranks() << " ranks differs from a single process";
+}
+
+TEST(MpiSta, ReduceScatterLeavesEachRankTheTotalsOfItsUnits) {
+  auto network = conv_model();
+  const auto sta = layout(*network);
+  const wna::BlockPlan plan(settings().samples, settings().block_size);
+  auto mine = run(*network, sta, plan.blocks_of_rank(rank(), ranks()));
+  wna::reduce_sta_to_owners(*wna::make_mpi_reducer(MPI_COMM_WORLD), mine, ranks());
+  auto everything = run(*network, sta, plan.blocks_of_rank(0, 1));
+  everything.buffer().normalize();
+  for (const wna::StaLayer& layer : sta.layers()) {
+    const auto [first, end] = wna::owned_rows(layer.units, rank(), ranks());
+    const size_t begin_limb = 2 * layer.unit_index(first), end_limb = 2 * layer.unit_index(end);
+    EXPECT_TRUE(std::equal(mine.buffer().limbs() + begin_limb, mine.buffer().limbs() + end_limb,
+                           everything.buffer().limbs() + begin_limb))
+        << layer.name << ": units " << first << ".." << end << " on rank " << rank();
+  }
+}
+
+TEST(MpiSta, OwnersWriteTheSameStatisticsAsOneProcess) {
+  auto network = conv_model();
+  const auto sta = layout(*network);
+  const auto s = settings();
+  const wna::BlockPlan plan(s.samples, s.block_size);
+  auto mine = run(*network, sta, plan.blocks_of_rank(rank(), ranks()));
+  wna::reduce_sta_to_owners(*wna::make_mpi_reducer(MPI_COMM_WORLD), mine, ranks());
+
+  const std::string path = shared_path("wna_mpi_sta");
+  {
+    auto archive = wna::create_hdf5_archive(MPI_COMM_WORLD, path, false);
+    wna::define_class_image_axes(*archive, network->spec(), s.gammas, torch::zeros({1}, torch::kInt64));
+    wna::write_sta(*archive, mine, 0.0, s.samples, *network, rank(), ranks());
+    archive->commit();
+  }
+  if (rank() == 0) {
+    auto everything = run(*network, sta, plan.blocks_of_rank(0, 1));
+    everything.buffer().normalize();
+    for (const wna::StaLayer& layer : sta.layers()) {
+      const auto expected = wna::finalize_sta_layer(everything, layer, s.samples, 0, layer.units,
+                                                    wna::first_conv_filters(*network, layer));
+      const std::string group = "/sta/" + layer.name + "/";
+      EXPECT_TRUE(same_bits(read_double_dataset(path, group + "sta"), expected.overall.sta)) << layer.name;
+      EXPECT_TRUE(same_bits(read_double_dataset(path, group + "normalized_sta"), expected.overall.normalized_sta))
+          << layer.name;
+      EXPECT_TRUE(same_bits(read_double_dataset(path, group + "variance"), expected.overall.variance)) << layer.name;
+      if (layer.spatial)
+        EXPECT_TRUE(same_bits(read_double_dataset(path, group + "sta_at_position"), expected.at_position.sta))
+            << layer.name;
+    }
+    const auto correlation = read_double_dataset(path, "/sta/conv1/filter_correlation");
+    ASSERT_EQ(correlation.size(), 4u);
+    for (double r : correlation) EXPECT_GE(r, 0.95);
+    std::filesystem::remove(path);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+}  // namespace
