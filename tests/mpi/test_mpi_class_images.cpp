@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "mpi_test_support.hpp"
 #include "wna/archive/archive.hpp"
 #include "wna/models/zoo.hpp"
 #include "wna/reduce/reducer.hpp"
@@ -19,8 +20,9 @@
 
 namespace {
 
-int rank() { int r = 0; MPI_Comm_rank(MPI_COMM_WORLD, &r); return r; }
-int ranks() { int n = 1; MPI_Comm_size(MPI_COMM_WORLD, &n); return n; }
+using wna::test::rank;
+using wna::test::ranks;
+using wna::test::shared_path;
 
 // A 3-class linear model on 8x8 images, with the same seeded weights on every rank.
 std::shared_ptr<wna::Network> linear_model() {
@@ -45,24 +47,6 @@ wna::RunSettings settings() {
   s.noise.kind = wna::NoiseKind::Gaussian;
   s.noise.mean = 0.5, s.noise.std = 0.3, s.noise.seed = 11;
   return s;
-}
-
-// A path every rank agrees on (rank 0 chooses it).
-std::string shared_path(const std::string& name) {
-  long pid = rank() == 0 ? static_cast<long>(getpid()) : 0;
-  MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
-  return (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(pid) + ".h5")).string();
-}
-
-std::vector<int64_t> read_int64_dataset(const std::string& path, const std::string& dataset) {
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  EXPECT_GE(file, 0) << path;
-  const hid_t data = H5Dopen2(file, dataset.c_str(), H5P_DEFAULT);
-  const hid_t space = H5Dget_space(data);
-  std::vector<int64_t> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
-  H5Dread(data, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-  H5Sclose(space), H5Dclose(data), H5Fclose(file);
-  return values;
 }
 
 TEST(MpiClassImages, ReducedAccumulatorsEqualOneProcessComputingEveryBlock) {
@@ -125,7 +109,7 @@ TEST(MpiClassImages, ArchiveIsWrittenCollectivelyAndRenamedOnlyWhenComplete) {
     archive->commit();
   }
   if (rank() == 0) {
-    const auto counts = read_int64_dataset(path, "/classification_images/count");
+    const auto counts = wna::test::read_dataset<int64_t>(path, "/classification_images/count", H5T_NATIVE_INT64);
     const auto expected = statistics.count.contiguous();
     ASSERT_EQ(counts.size(), static_cast<size_t>(expected.numel()));
     for (size_t i = 0; i < counts.size(); ++i) EXPECT_EQ(counts[i], expected.data_ptr<int64_t>()[i]);

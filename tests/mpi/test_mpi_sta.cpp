@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "mpi_test_support.hpp"
 #include "wna/archive/archive.hpp"
 #include "wna/models/sequential_network.hpp"
 #include "wna/reduce/reducer.hpp"
@@ -24,8 +25,9 @@
 
 namespace {
 
-int rank() { int r = 0; MPI_Comm_rank(MPI_COMM_WORLD, &r); return r; }
-int ranks() { int n = 1; MPI_Comm_size(MPI_COMM_WORLD, &n); return n; }
+using wna::test::rank;
+using wna::test::ranks;
+using wna::test::shared_path;
 
 // A small conv net on 1 x 10 x 10 images (padded conv, pool, linear units), with the same
 // seeded weights on every rank. Layers whose unit counts (4, 4, 5, 2) leave some rank empty-handed.
@@ -75,22 +77,8 @@ wna::StaAccumulator run(wna::Network& network, const wna::StaLayout& sta, const 
   return pipeline.sta();
 }
 
-std::string shared_path(const std::string& name) {
-  long pid = rank() == 0 ? static_cast<long>(getpid()) : 0;
-  MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
-  return (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(pid) + ".h5")).string();
-}
-
-std::vector<double> read_double_dataset(const std::string& path, const std::string& dataset) {
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  EXPECT_GE(file, 0) << path;
-  const hid_t data = H5Dopen2(file, dataset.c_str(), H5P_DEFAULT);
-  EXPECT_GE(data, 0) << dataset;
-  const hid_t space = H5Dget_space(data);
-  std::vector<double> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
-  H5Dread(data, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-  H5Sclose(space), H5Dclose(data), H5Fclose(file);
-  return values;
+std::vector<double> read_doubles(const std::string& path, const std::string& dataset) {
+  return wna::test::read_dataset<double>(path, dataset, H5T_NATIVE_DOUBLE);
 }
 
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
@@ -149,15 +137,15 @@ TEST(MpiSta, OwnersWriteTheSameStatisticsAsOneProcess) {
       const auto expected = wna::finalize_sta_layer(everything, layer, s.samples, 0, layer.units,
                                                     wna::first_conv_filters(*network, layer));
       const std::string group = "/sta/" + layer.name + "/";
-      EXPECT_TRUE(same_bits(read_double_dataset(path, group + "sta"), expected.overall.sta)) << layer.name;
-      EXPECT_TRUE(same_bits(read_double_dataset(path, group + "normalized_sta"), expected.overall.normalized_sta))
+      EXPECT_TRUE(same_bits(read_doubles(path, group + "sta"), expected.overall.sta)) << layer.name;
+      EXPECT_TRUE(same_bits(read_doubles(path, group + "normalized_sta"), expected.overall.normalized_sta))
           << layer.name;
-      EXPECT_TRUE(same_bits(read_double_dataset(path, group + "variance"), expected.overall.variance)) << layer.name;
+      EXPECT_TRUE(same_bits(read_doubles(path, group + "variance"), expected.overall.variance)) << layer.name;
       if (layer.spatial)
-        EXPECT_TRUE(same_bits(read_double_dataset(path, group + "sta_at_position"), expected.at_position.sta))
+        EXPECT_TRUE(same_bits(read_doubles(path, group + "sta_at_position"), expected.at_position.sta))
             << layer.name;
     }
-    const auto correlation = read_double_dataset(path, "/sta/conv1/filter_correlation");
+    const auto correlation = read_doubles(path, "/sta/conv1/filter_correlation");
     ASSERT_EQ(correlation.size(), 4u);
     for (double r : correlation) EXPECT_GE(r, 0.95);
     std::filesystem::remove(path);
