@@ -62,18 +62,36 @@ void SequentialNetwork::append(const std::string& name, torch::nn::AnyModule sta
   stages_->push_back(name, std::move(stage));
 }
 
-torch::Tensor SequentialNetwork::forward(const torch::Tensor& x) { return stages_->forward(x); }
+torch::Tensor SequentialNetwork::forward(const torch::Tensor& x) {
+  Activations none;
+  return forward_with_probes(x, {}, none);
+}
 
 torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
                                                      const std::vector<std::string>& probe_layers,
                                                      Activations& activations) {
   require_layers(probe_layers);
   const std::set<std::string> probed(probe_layers.begin(), probe_layers.end());
+  // Without gradients, a ReLU whose output nobody probes and the max pool after it run as
+  // pool then ReLU: max and ReLU commute exactly, and the ReLU then touches a quarter of the
+  // values. Training keeps the written order (same values, but autograd's tie-breaking stays
+  // that of the model as declared).
+  const bool may_reorder = !torch::GradMode::is_enabled();
+  const auto stages = stages_->begin();  // AnyModule per stage, in layers_ order
   torch::Tensor h = x;
-  size_t index = 0;
-  for (auto& stage : *stages_) {
+  for (size_t index = 0; index < layers_.size(); ++index) {
+    auto& stage = stages[static_cast<std::ptrdiff_t>(index)];
+    const auto& name = layers_[index].name;
+    const bool relu_then_pool = may_reorder && layers_[index].kind == "relu" && index + 1 < layers_.size() &&
+                                layers_[index + 1].kind == "maxpool2d" && !probed.count(name);
+    if (relu_then_pool) {
+      h = stages[static_cast<std::ptrdiff_t>(index + 1)].forward(h);
+      h.relu_();
+      ++index;
+      if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
+      continue;
+    }
     h = stage.forward(h);
-    const auto& name = layers_[index++].name;
     if (probed.count(name)) activations[name] = h;
   }
   return h;

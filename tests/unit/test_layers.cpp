@@ -1,9 +1,11 @@
-// The zoo's fast 2x2 max pool gives exactly LibTorch's max_pool2d, forward and for odd sizes.
+// The zoo's fast 2x2 max pool gives exactly LibTorch's max_pool2d, and the inference-time
+// pool-before-ReLU order gives exactly the written order's results.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
 #include "wna/models/layers.hpp"
+#include "wna/models/zoo.hpp"
 
 TEST(MaxPool2x2, EqualsMaxPool2dBitwise) {
   torch::manual_seed(3);
@@ -27,4 +29,22 @@ TEST(MaxPool2x2, GradientsFlowToTheMaxima) {
   wna::MaxPool2x2 pool;
   pool(x).sum().backward();
   EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({0.0f, 1.0f, 0.0f, 0.0f}).view({1, 1, 2, 2})));
+}
+
+// Inference runs a ReLU followed by a max pool as pool then ReLU; it must give the same bits.
+TEST(SequentialInference, PoolBeforeReluGivesTheSameBitsAsTheWrittenOrder) {
+  wna::ModelSpec spec;
+  spec.architecture = "lenet";
+  spec.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  torch::manual_seed(5);
+  auto network = wna::make_zoo_model(spec);
+  network->module().eval();
+  const auto x = torch::rand({64, 1, 28, 28});
+  const auto as_written = network->forward(x).detach();  // gradients on: stages in written order
+  torch::InferenceMode inference;
+  EXPECT_TRUE(torch::equal(network->forward(x), as_written));
+  wna::Activations probes;
+  EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"relu1", "pool2"}, probes), as_written));
+  EXPECT_EQ(probes.at("relu1").size(2), 24);  // a probed ReLU keeps its full map
+  EXPECT_EQ(probes.at("pool2").size(2), 4);
 }
