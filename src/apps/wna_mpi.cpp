@@ -143,18 +143,20 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   const auto& s = p.settings;
   const wna::BlockPlan plan(s.samples, s.block_size);
   const auto& spec = p.network->spec();
-  const int64_t pixels = spec.channels * spec.height * spec.width;
-  // Time one block's forward pass to estimate the run.
-  std::vector<float> images(static_cast<size_t>(s.forward_batch * pixels));
-  wna::generate_noise(s.noise, 0, static_cast<int64_t>(images.size()) / pixels, pixels, images.data());
-  wna::set_torch_threads(1);
+  // Time the whole per-sample work (noise, forward, accumulators, STAs) on one forward batch
+  // at every gamma, on one thread, after one warm-up batch, to estimate the run.
+  wna::RunSettings probe = s;
+  probe.samples = probe.block_size = s.forward_batch;
+  probe.threads = 1;
+  const wna::StimulusMixer mixer(p.signals);
+  const auto blocks = wna::BlockPlan(probe.samples, probe.block_size).blocks_of_rank(0, 1);
+  wna::PhaseTimer timer;
+  wna::NoisePipeline(*p.network, probe, mixer, p.sta).run(blocks, timer);  // warm-up: kernel set-up
+  wna::NoisePipeline pipeline(*p.network, probe, mixer, p.sta);
   const auto started = Clock::now();
-  {
-    torch::InferenceMode inference;
-    wna::class_probabilities(*p.network, images.data(), static_cast<int64_t>(images.size()) / pixels);
-  }
-  const double per_image =
-      std::chrono::duration<double>(Clock::now() - started).count() / (static_cast<double>(images.size()) / pixels);
+  pipeline.run(blocks, timer);
+  const double per_image = std::chrono::duration<double>(Clock::now() - started).count() /
+                           static_cast<double>(probe.samples * static_cast<int64_t>(s.gammas.size()));
   const double forwards = static_cast<double>(s.samples) * static_cast<double>(s.gammas.size());
   fmt::print("; resolved configuration\n{}\n", p.config.to_ini());
   fmt::print("plan: {} samples x {} gamma values = {:.3g} forward passes of {} ({}, {} classes)\n", s.samples,
@@ -163,8 +165,8 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
              "{} worker threads per rank\n",
              plan.blocks(), s.block_size, s.forward_batch, mpi.size(), plan.blocks() / mpi.size(),
              (plan.blocks() + mpi.size() - 1) / mpi.size(), s.threads);
-  fmt::print("estimate: {:.0f} images/s per thread (timed on one forward batch) -> about {:.1f} s per rank\n",
-             1.0 / per_image, forwards * per_image / (mpi.size() * s.threads));
+  fmt::print("estimate: {:.0f} images/s per thread{} (timed on one forward batch) -> about {:.1f} s per rank\n",
+             1.0 / per_image, p.sta.empty() ? "" : " with STAs", forwards * per_image / (mpi.size() * s.threads));
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
