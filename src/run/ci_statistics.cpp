@@ -16,17 +16,6 @@ void read_sums(const ExactBuffer& buffer, size_t index, int64_t n, double* out) 
   for (int64_t j = 0; j < n; ++j) out[j] = buffer.value(index + static_cast<size_t>(j));
 }
 
-// The exact total of the sums at `indices`: limbs are added as integers and rounded once, so
-// the result does not depend on how the samples were split into stages.
-double exact_total(const ExactBuffer& buffer, const std::vector<size_t>& indices) {
-  ExactBuffer total(1);
-  for (size_t index : indices) {
-    total.limbs()[0] += buffer.limbs()[2 * index];
-    total.limbs()[1] += buffer.limbs()[2 * index + 1];
-  }
-  return total.value(0);
-}
-
 double pearson(const torch::Tensor& a, const torch::Tensor& b) {
   const auto x = a - a.mean(), y = b - b.mean();
   const double denominator = std::sqrt((x * x).sum().item<double>() * (y * y).sum().item<double>());
@@ -73,15 +62,16 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
         read_sums(buffer, accumulator.parity_sum_index(parity, g, c), P, parity_sum[parity][g][c].data_ptr<double>());
     }
   }
-  std::vector<size_t> stage_indices(static_cast<size_t>(S));
+  // The class sums add the stages' limbs as integers and round once, so they do not depend on
+  // how the samples were split into stages.
+  ExactBuffer totals(static_cast<size_t>(P));
   for (int64_t g = 0; g < G; ++g)
     for (int64_t c = 0; c < K; ++c) {
-      double* row = r.sum[g][c].data_ptr<double>();
-      for (int64_t j = 0; j < P; ++j) {
-        for (int64_t s = 0; s < S; ++s)
-          stage_indices[static_cast<size_t>(s)] = accumulator.stage_sum_index(s, g, c) + static_cast<size_t>(j);
-        row[j] = exact_total(buffer, stage_indices);
-      }
+      totals.clear();
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t j = 0; j < P; ++j)
+          totals.add_sum(static_cast<size_t>(j), buffer, accumulator.stage_sum_index(s, g, c) + static_cast<size_t>(j));
+      read_sums(totals, 0, P, r.sum[g][c].data_ptr<double>());
     }
 
   const auto count = r.count.to(torch::kFloat64);

@@ -39,6 +39,12 @@ class ExactBuffer {
   // sums[offset + j] += values[j]^2.
   void add_row_squared(size_t offset, const float* values, size_t n);
 
+  // sums[i] += other's sums[j], exactly (limb-wise).
+  void add_sum(size_t i, const ExactBuffer& other, size_t j) {
+    limbs_[2 * i] += other.limbs_[2 * j];
+    limbs_[2 * i + 1] += other.limbs_[2 * j + 1];
+  }
+
   // Moves carries from low to high limbs so every low limb is in [0, 2^32).
   void normalize();
   // Adds another buffer of the same size (limb-wise) and normalizes.
