@@ -6,24 +6,7 @@
 #   - wna_mpi at N and 4N samples, to show that memory stays flat as the budget grows.
 # Both sides use the same BLAS, one thread per process, and the same malloc settings.
 # Usage: bench/bench_classification_images.sh [SAMPLES] [BUILD_DIR]   (prints a Markdown table)
-set -euo pipefail
-samples=${1:-100000}
-build=${2:-build}
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-reference=../shared/reference/authors_method.py
-python=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736 OMP_NUM_THREADS=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-model=models/lenet_mnist.pt
-if [ ! -f "$model" ]; then  # speed does not depend on the weights: a one-epoch model will do
-  model=$work/lenet.pt
-  "$build/wna_train" configs/train/lenet_mnist.ini --set train.output="$model" \
-      --set train.train_subset=1000 --set train.max_epochs=1 > /dev/null
-fi
+source "$(dirname "$0")/common.sh" 100000 "$@"
 
 wna_rate() {  # ranks samples extra-args... -> "images/s peak_MiB"
   local ranks=$1 n=$2
@@ -38,27 +21,23 @@ wna_rate() {  # ranks samples extra-args... -> "images/s peak_MiB"
   echo "$rate $peak"
 }
 
-reference_rate() {  # batch -> images/s
-  $python "$reference" --samples "$samples" --threads 1 --batch "$1" | $python -c 'import json,sys; print(json.load(sys.stdin)["images_per_second"])'
-}
-
 echo "| method | ranks x threads | images/s | ratio to reference | peak MiB |"
 echo "|---|---|---|---|---|"
 if [ -f "$reference" ]; then
-  ref_default=$(reference_rate 10000)
-  ref_small=$(reference_rate 250)
+  ref_default=$(reference_rate --batch 10000)
+  ref_small=$(reference_rate --batch 250)
   echo "| authors' PyTorch eager, batch 10000 | 1 x 1 | $ref_default | 1.00 | |"
-  echo "| authors' PyTorch eager, batch 250 | 1 x 1 | $ref_small | $($python -c "print(f'{$ref_small/$ref_default:.2f}')") | |"
+  echo "| authors' PyTorch eager, batch 250 | 1 x 1 | $ref_small | $(ratio "$ref_small" "$ref_default") | |"
 else
   ref_default=
   echo "| authors' method | | (not run: $reference is absent) | | |"
 fi
-ratio() { [ -n "$ref_default" ] && $python -c "print(f'{$1/$ref_default:.2f}')" || echo "n/a"; }
+vs_reference() { [ -n "$ref_default" ] && ratio "$1" "$ref_default" || echo "n/a"; }
 read -r one_rate one_peak < <(wna_rate 1 "$samples")
-echo "| wna_mpi | 1 x 1 | $one_rate | $(ratio "$one_rate") | $one_peak |"
+echo "| wna_mpi | 1 x 1 | $one_rate | $(vs_reference "$one_rate") | $one_peak |"
 read -r two_rate two_peak < <(wna_rate 2 "$samples")
-echo "| wna_mpi | 2 x 1 | $two_rate | $(ratio "$two_rate") | $two_peak |"
+echo "| wna_mpi | 2 x 1 | $two_rate | $(vs_reference "$two_rate") | $two_peak |"
 read -r big_rate big_peak < <(wna_rate 1 $((4 * samples)))
-echo "| wna_mpi, 4x the samples | 1 x 1 | $big_rate | $(ratio "$big_rate") | $big_peak |"
+echo "| wna_mpi, 4x the samples | 1 x 1 | $big_rate | $(vs_reference "$big_rate") | $big_peak |"
 echo
-echo "2 ranks / 1 rank: $($python -c "print(f'{$two_rate/$one_rate:.2f}')")x; peak memory at $((4 * samples)) vs $samples samples: $big_peak vs $one_peak MiB"
+echo "2 ranks / 1 rank: $(ratio "$two_rate" "$one_rate")x; peak memory at $((4 * samples)) vs $samples samples: $big_peak vs $one_peak MiB"

@@ -5,23 +5,7 @@
 #   - wna_mpi (1 rank x 1 thread) with classification images only, with the STA of conv1, and
 #     with the STAs of every unit of every layer (pooled over positions and at (5, 5)).
 # Usage: bench/bench_sta.sh [SAMPLES] [BUILD_DIR]   (prints a Markdown table)
-set -euo pipefail
-samples=${1:-20000}
-build=${2:-build}
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-reference=../shared/reference/authors_method.py
-python=/usr/bin/python3
-export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736 OMP_NUM_THREADS=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-model=models/lenet_mnist.pt
-if [ ! -f "$model" ]; then  # speed does not depend on the weights: a one-epoch model will do
-  model=$work/lenet.pt
-  "$build/wna_train" configs/train/lenet_mnist.ini --set train.output="$model" \
-      --set train.train_subset=1000 --set train.max_epochs=1 > /dev/null
-fi
+source "$(dirname "$0")/common.sh" 20000 "$@"
 
 wna_rate() {  # sta.layers value -> images/s
   "$build/wna_mpi" configs/demo.ini --set model.file="$model" --set run.samples="$samples" \
@@ -29,11 +13,6 @@ wna_rate() {  # sta.layers value -> images/s
       --set run.output="$work/bench.h5" --set run.overwrite=true --set run.progress_seconds=0 \
       --set sta.layers="$1" | sed -n 's/.* = \([0-9]*\) images\/s on .*/\1/p'
 }
-reference_rate() {  # extra flags -> images/s
-  $python "$reference" --samples "$samples" --threads 1 "$@" |
-      $python -c 'import json,sys; print(json.load(sys.stdin)["images_per_second"])'
-}
-ratio() { $python -c "print(f'{$1/$2:.2f}')"; }
 
 echo "| method | images/s | cost relative to its own CI-only run | ratio to the reference's --sta run |"
 echo "|---|---|---|---|"
