@@ -16,18 +16,6 @@ namespace {
 // A chunk adds one value to every sum, so each low limb grows by less than 2^32 per chunk.
 constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
 
-// The stimuli as the units of conv-like `layer` see them: zero-padded before the first row and
-// column by -start, and padded or cropped after the last, so that the r x r windows at stride
-// `jump` are exactly the receptive fields of map positions 0..H'-1 x 0..W'-1.
-torch::Tensor receptive_field_input(const torch::Tensor& stimuli, const StaLayer& layer) {
-  const ReceptiveField& field = layer.field;
-  const int64_t before = -field.start;
-  const int64_t after_rows = field.size + (layer.map_height - 1) * field.jump - stimuli.size(2) - before;
-  const int64_t after_columns = field.size + (layer.map_width - 1) * field.jump - stimuli.size(3) - before;
-  if (before == 0 && after_rows == 0 && after_columns == 0) return stimuli;
-  return torch::constant_pad_nd(stimuli, {before, after_columns, before, after_rows}, 0);
-}
-
 // Sums of a and of a^2 over the samples of `a` (n x U): U values each.
 std::pair<torch::Tensor, torch::Tensor> sums_and_squares(const torch::Tensor& a) {
   return {a.sum(0).contiguous(), a.square().sum(0).contiguous()};
@@ -43,30 +31,17 @@ std::pair<torch::Tensor, torch::Tensor> map_sums_and_squares(const torch::Tensor
   return {rows.sum(1).view({n, channels}).sum(0).contiguous(), norms.square().view({n, channels}).sum(0).contiguous()};
 }
 
-// The values of a chunk's sums (float32, contiguous) once they are known to fit the exact
-// accumulator, which takes values below 2^31 in magnitude per addition (exact_sum.hpp).
-const float* checked_values(const torch::Tensor& sums, const StaLayer& layer) {
-  constexpr double kLimit = 2147483648.0;
-  const auto [low, high] = torch::aminmax(sums);  // NaN if any sum is NaN
-  const double smallest = low.item<double>(), largest = high.item<double>();
-  if (!(smallest > -kLimit && largest < kLimit))
-    throw Error(fmt::format("STA of layer '{}': a forward chunk's sums reach {} (beyond 2^31 in magnitude or not "
-                            "finite), outside the exact accumulator's range; lower run.forward_batch",
-                            layer.name, std::abs(smallest) > std::abs(largest) ? smallest : largest));
-  return sums.data_ptr<float>();
-}
-
 // Adds values[u] to the sum at index(u), u < layer.units (`values`: one per unit).
 template <typename Index>
 void add_per_unit(ExactBuffer& buffer, const torch::Tensor& values, const StaLayer& layer, Index index) {
-  const float* value = checked_values(values, layer);
+  const float* value = checked_chunk_sums(values, layer.name);
   for (int64_t unit = 0; unit < layer.units; ++unit) buffer.add(index(unit), value[unit]);
 }
 
 // Adds row u of `rows` (units x patch) to the patch sums at index(u), u < layer.units.
 template <typename Index>
 void add_per_unit_rows(ExactBuffer& buffer, const torch::Tensor& rows, const StaLayer& layer, Index index) {
-  const float* row = checked_values(rows, layer);
+  const float* row = checked_chunk_sums(rows, layer.name);
   for (int64_t unit = 0; unit < layer.units; ++unit)
     buffer.add_row(index(unit), row + unit * layer.patch, static_cast<size_t>(layer.patch));
 }
@@ -88,17 +63,16 @@ void add_whole_input_layer(ExactBuffer& buffer, const StaLayer& layer, const tor
 // a GEMM with that position's input patches.
 void add_conv_like_layer(ExactBuffer& buffer, const StaLayer& layer, const torch::Tensor& activation,
                          const torch::Tensor& stimuli, const torch::Tensor& filter_shape) {
-  const int64_t n = activation.size(0), size = layer.field.size, jump = layer.field.jump;
+  const int64_t jump = layer.field.jump;
   const auto input = receptive_field_input(stimuli, layer);
   const auto pooled_products =
       std::get<1>(at::convolution_backward(activation, input, filter_shape, c10::nullopt, {jump, jump}, {0, 0},
                                            {1, 1}, false, {0, 0}, 1, {false, true, false}))
           .reshape({layer.units, layer.patch})
           .contiguous();
-  const int64_t top = layer.position_y * jump, left = layer.position_x * jump;
-  const auto position_patches = input.slice(2, top, top + size).slice(3, left, left + size).reshape({n, layer.patch});
+  const auto patches = position_patches(input, layer);
   const auto at_position = activation.select(3, layer.position_x).select(2, layer.position_y);  // n x C
-  const auto position_products = torch::mm(at_position.t(), position_patches).contiguous();
+  const auto position_products = torch::mm(at_position.t(), patches).contiguous();
   const auto [sums, squares] = map_sums_and_squares(activation);
   const auto [position_sums, position_squares] = sums_and_squares(at_position);
   add_per_unit(buffer, sums, layer, [&](int64_t u) { return layer.sum_index(u); });
@@ -110,6 +84,32 @@ void add_conv_like_layer(ExactBuffer& buffer, const StaLayer& layer, const torch
 }
 
 }  // namespace
+
+torch::Tensor receptive_field_input(const torch::Tensor& stimuli, const StaLayer& layer) {
+  const ReceptiveField& field = layer.field;
+  const int64_t before = -field.start;
+  const int64_t after_rows = field.size + (layer.map_height - 1) * field.jump - stimuli.size(2) - before;
+  const int64_t after_columns = field.size + (layer.map_width - 1) * field.jump - stimuli.size(3) - before;
+  if (before == 0 && after_rows == 0 && after_columns == 0) return stimuli;
+  return torch::constant_pad_nd(stimuli, {before, after_columns, before, after_rows}, 0);
+}
+
+torch::Tensor position_patches(const torch::Tensor& input, const StaLayer& layer) {
+  const int64_t size = layer.field.size;
+  const int64_t top = layer.position_y * layer.field.jump, left = layer.position_x * layer.field.jump;
+  return input.slice(2, top, top + size).slice(3, left, left + size).reshape({input.size(0), layer.patch});
+}
+
+const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name) {
+  constexpr double kLimit = 2147483648.0;
+  const auto [low, high] = torch::aminmax(sums);  // NaN if any sum is NaN
+  const double smallest = low.item<double>(), largest = high.item<double>();
+  if (!(smallest > -kLimit && largest < kLimit))
+    throw Error(fmt::format("layer '{}': a forward chunk's sums reach {} (beyond 2^31 in magnitude or not "
+                            "finite), outside the exact accumulator's range; lower run.forward_batch",
+                            layer_name, std::abs(smallest) > std::abs(largest) ? smallest : largest));
+  return sums.data_ptr<float>();
+}
 
 StaLayout::StaLayout(int64_t channels, int64_t height, int64_t width)
     : channels_(channels), height_(height), width_(width) {}

@@ -1,6 +1,6 @@
 // wna_mpi: the main job. Pushes a seeded budget of noise images through a trained model on
-// N ranks and writes the classification images and the spike-triggered averages of chosen
-// layers into one parallel HDF5 archive.
+// N ranks and writes the classification images and the spike-triggered averages and
+// covariances of chosen layers and units into one parallel HDF5 archive.
 //   srun wna_mpi config.ini            mpirun -np 4 wna_mpi config.ini            wna_mpi config.ini
 // Data flow: config -> model -> block plan -> per block: noise -> forward -> accumulate ->
 // exact reduction (STA unit grid: reduce-scatter) -> statistics -> collective archive write ->
@@ -31,7 +31,9 @@
 #include "wna/run/run_config.hpp"
 #include "wna/run/sta_archive.hpp"
 #include "wna/run/sta_layers.hpp"
-#include "wna/run/sta_sharding.hpp"
+#include "wna/run/stc_archive.hpp"
+#include "wna/run/stc_units.hpp"
+#include "wna/run/unit_sharding.hpp"
 #include "wna/version.hpp"
 
 namespace {
@@ -51,6 +53,7 @@ struct Prepared {
   std::shared_ptr<wna::Network> network;
   torch::Tensor signals;  // test images for gamma > 0
   wna::StaLayout sta;     // layers whose STAs are computed (empty: none)
+  wna::StcLayout stc;     // units whose STCs are computed (empty: none)
 };
 
 // The current UTC time on rank 0, the same text on every rank (attributes are collective).
@@ -75,7 +78,7 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}};
+  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}};
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
@@ -94,6 +97,7 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_torchscript(s.model_file, spec); });
   }
   p.sta = wna::resolve_sta_layout(*p.network, s.sta);
+  p.stc = wna::resolve_stc_layout(*p.network, s.stc, s.sta);
   const bool needs_signal = std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; });
   if (needs_signal) {
     const auto& spec = p.network->spec();
@@ -151,8 +155,8 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   const wna::StimulusMixer mixer(p.signals);
   const auto blocks = wna::BlockPlan(probe.samples, probe.block_size).blocks_of_rank(0, 1);
   wna::PhaseTimer timer;
-  wna::NoisePipeline(*p.network, probe, mixer, p.sta).run(blocks, timer);  // warm-up: kernel set-up
-  wna::NoisePipeline pipeline(*p.network, probe, mixer, p.sta);
+  wna::NoisePipeline(*p.network, probe, mixer, p.sta, p.stc).run(blocks, timer);  // warm-up: kernel set-up
+  wna::NoisePipeline pipeline(*p.network, probe, mixer, p.sta, p.stc);
   const auto started = Clock::now();
   pipeline.run(blocks, timer);
   const double per_image = std::chrono::duration<double>(Clock::now() - started).count() /
@@ -166,7 +170,7 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
              plan.blocks(), s.block_size, s.forward_batch, mpi.size(), plan.blocks() / mpi.size(),
              (plan.blocks() + mpi.size() - 1) / mpi.size(), s.threads);
   fmt::print("estimate: {:.0f} images/s per thread{} (timed on one forward batch) -> about {:.1f} s per rank\n",
-             1.0 / per_image, p.sta.empty() ? "" : " with STAs", forwards * per_image / (mpi.size() * s.threads));
+             1.0 / per_image, p.sta.empty() && p.stc.empty() ? "" : " with STAs/STCs", forwards * per_image / (mpi.size() * s.threads));
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
@@ -207,7 +211,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   const wna::BlockPlan plan(s.samples, s.block_size);
   const auto my_blocks = plan.blocks_of_rank(mpi.rank(), mpi.size());
   const wna::StimulusMixer mixer(p.signals);
-  wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta);
+  wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta, p.stc);
   wna::PhaseTimer timer;
   const auto started = Clock::now();
   auto last_report = started;
@@ -236,6 +240,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Reduce);
     reducer->all_reduce(pipeline.class_images().buffer());
     wna::reduce_sta_to_owners(*reducer, pipeline.sta(), mpi.size());
+    wna::reduce_stc_to_owners(*reducer, pipeline.stc(), mpi.size());
   }
   const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   {
@@ -246,8 +251,9 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     const auto& spec = p.network->spec();
     wna::define_class_image_axes(*archive, spec, s.gammas, statistics.stage_samples);
     wna::write_class_images(*archive, statistics, spec, s.confidence_floor, mpi.rank(), mpi.size());
-    wna::write_sta(*archive, pipeline.sta(), s.gammas[static_cast<size_t>(wna::sta_gamma_index(s.gammas))], s.samples,
-                   *p.network, mpi.rank(), mpi.size());
+    const double unit_gamma = s.gammas[static_cast<size_t>(wna::sta_gamma_index(s.gammas))];
+    wna::write_sta(*archive, pipeline.sta(), unit_gamma, s.samples, *p.network, mpi.rank(), mpi.size());
+    wna::write_stc(*archive, pipeline.stc(), unit_gamma, s.samples, s.stc.components, mpi.rank(), mpi.size());
     const auto& limbs = pipeline.class_images().buffer();
     const auto [begin, end] = wna::owned_rows(static_cast<int64_t>(limbs.limb_count()), mpi.rank(), mpi.size());
     archive->write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},

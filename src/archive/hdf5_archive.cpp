@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -94,12 +95,14 @@ class Hdf5Archive final : public ArchiveWriter {
   const std::string& path() const override { return final_path_; }
 
   void define_axis(const std::string& name, const std::vector<double>& values) override {
+    if (!defined_axes_.insert(name).second) return;
     const DatasetSpec spec{"/axes/" + name, {static_cast<int64_t>(values.size())}, {}, "coordinate axis " + name};
     write_rows(spec, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, values.data(), 0, rank_ == 0 ? spec.dims[0] : 0);
     make_scale(name);
   }
 
   void define_axis(const std::string& name, const std::vector<std::string>& labels) override {
+    if (!defined_axes_.insert(name).second) return;
     size_t width = 1;
     for (const auto& label : labels) width = std::max(width, label.size());
     std::vector<char> packed(labels.size() * width, '\0');
@@ -210,6 +213,7 @@ class Hdf5Archive final : public ArchiveWriter {
 
   MPI_Comm comm_;
   int rank_ = 0;
+  std::set<std::string> defined_axes_;  // the same on every rank: define_axis is collective
   std::string final_path_, temp_path_;
   bool overwrite_ = false, committed_ = false;
   Handle file_, transfer_, link_;

@@ -1,6 +1,7 @@
 // The noise pipeline of one rank (see include/wna/run/noise_pipeline.hpp).
 #include "wna/run/noise_pipeline.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -50,13 +51,14 @@ torch::Tensor class_probabilities(Network& network, const float* images, int64_t
 }
 
 NoisePipeline::NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
-                             const StaLayout& sta)
+                             const StaLayout& sta, const StcLayout& stc)
     : network_(network),
       settings_(settings),
       mixer_(mixer),
       pixels_(network.spec().channels * network.spec().height * network.spec().width),
       class_images_(shape_for(network, settings), settings.confidence_floor),
-      sta_(sta) {}
+      sta_(sta),
+      stc_(stc) {}
 
 void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
                         const std::function<void(double)>& on_progress) {
@@ -65,9 +67,11 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
   set_torch_threads(1);  // parallelism is across chunks, never inside one forward pass
   network_.module().eval();
   const ModelSpec& spec = network_.spec();
-  const std::vector<std::string> sta_layers = sta_.layout().layer_names();
-  const size_t sta_gamma = sta_layers.empty() ? settings_.gammas.size()
-                                              : static_cast<size_t>(sta_gamma_index(settings_.gammas));
+  std::vector<std::string> probed_layers = sta_.layout().layer_names();
+  for (const auto& name : stc_.layout().layer_names())
+    if (std::find(probed_layers.begin(), probed_layers.end(), name) == probed_layers.end()) probed_layers.push_back(name);
+  const size_t sta_gamma = probed_layers.empty() ? settings_.gammas.size()
+                                                 : static_cast<size_t>(sta_gamma_index(settings_.gammas));
 
   std::atomic<size_t> next_chunk{0}, chunks_done{0};
   std::mutex merge_mutex;
@@ -79,6 +83,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
       PhaseTimer& my_timer = timers[static_cast<size_t>(worker)];
       ClassImageAccumulator local(class_images_.shape(), class_images_.confidence_floor());
       StaAccumulator local_sta(sta_.layout());
+      StcAccumulator local_stc(stc_.layout());
       const auto buffer_size = static_cast<size_t>(settings_.forward_batch * pixels_);
       std::vector<float> noise(buffer_size), stimuli(buffer_size);
       Activations activations;
@@ -91,7 +96,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
         const auto input =
             torch::from_blob(stimuli.data(), {chunk.count, spec.channels, spec.height, spec.width}, torch::kFloat32);
         for (size_t g = 0; g < settings_.gammas.size(); ++g) {
-          const bool with_sta = g == sta_gamma;
+          const bool with_probes = g == sta_gamma;
           torch::Tensor probabilities;
           {
             PhaseTimer::Scope scope(my_timer, Phase::Noise);
@@ -100,7 +105,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
           {
             PhaseTimer::Scope scope(my_timer, Phase::Forward);
             activations.clear();
-            const auto logits = network_.forward_with_probes(input, with_sta ? sta_layers : std::vector<std::string>(),
+            const auto logits = network_.forward_with_probes(input, with_probes ? probed_layers : std::vector<std::string>(),
                                                              activations);
             probabilities = torch::softmax(logits, 1).contiguous();
           }
@@ -109,9 +114,10 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
             local.add(static_cast<int64_t>(g), chunk.block, stimuli.data(), probabilities.data_ptr<float>(),
                       chunk.count);
           }
-          if (with_sta) {
+          if (with_probes) {
             PhaseTimer::Scope scope(my_timer, Phase::Sta);
             local_sta.add(input, activations);
+            local_stc.add(input, activations);
           }
         }
         local.buffer().normalize();  // keeps every low limb far from overflow
@@ -122,6 +128,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
       std::lock_guard<std::mutex> lock(merge_mutex);
       class_images_.buffer().merge(local.buffer());
       sta_.buffer().merge(local_sta.buffer());
+      stc_.buffer().merge(local_stc.buffer());
     } catch (...) {
       std::lock_guard<std::mutex> lock(merge_mutex);
       if (!failure) failure = std::current_exception();

@@ -66,9 +66,18 @@ ConfigSchema run_schema() {
               .help = "layers whose units get spike-triggered averages, mean and variance: names, or all (every "
                       "conv2d, linear, rnn, lstm and relu layer); empty: none"});
   add("sta", {.key = "position_y", .type = KeyType::Integer, .default_value = "5",
-              .help = "conv-like layers: row of the unit whose STA is also taken at one position", .min = 0});
+              .help = "conv-like layers: row of the unit whose STA (and STC) is taken at one position", .min = 0});
   add("sta", {.key = "position_x", .type = KeyType::Integer, .default_value = "5",
-              .help = "conv-like layers: column of the unit whose STA is also taken at one position", .min = 0});
+              .help = "conv-like layers: column of the unit whose STA (and STC) is taken at one position", .min = 0});
+  add("stc", {.key = "units", .type = KeyType::TextList, .default_value = "",
+              .help = "units whose spike-triggered covariance is computed, as layer:unit (a conv-like layer's "
+                      "channel at sta.position_y/x on its receptive field; other layers over the whole input); "
+                      "empty: none"});
+  add("stc", {.key = "shuffles", .type = KeyType::Integer, .default_value = "10",
+              .help = "null distribution: pairings of activations shuffled against stimuli (below run.forward_batch)",
+              .min = 1, .max = 1000});
+  add("stc", {.key = "components", .type = KeyType::Integer, .default_value = "4",
+              .help = "eigenvectors stored per unit, largest |eigenvalue| first", .min = 1, .max = 1000});
   return schema;
 }
 
@@ -103,11 +112,17 @@ RunSettings run_settings(const Config& config) {
   s.sta.layers = config.text_list("sta.layers");
   s.sta.position_y = config.integer("sta.position_y");
   s.sta.position_x = config.integer("sta.position_x");
+  s.stc.units = config.text_list("stc.units");
+  s.stc.shuffles = config.integer("stc.shuffles");
+  s.stc.components = config.integer("stc.components");
 
   if (s.block_size % s.forward_batch != 0)
     throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "
                                  "chunks are aligned to sample indices so results do not depend on the block size)",
                                  s.block_size, s.forward_batch));
+  if (!s.stc.units.empty() && s.stc.shuffles >= s.forward_batch)
+    throw UsageError(fmt::format("stc.shuffles = {}: must be below run.forward_batch = {} (each null pairing "
+                                 "shifts activations within a forward chunk)", s.stc.shuffles, s.forward_batch));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
   if (s.output.empty() || fs::is_directory(s.output))
     throw UsageError(fmt::format("run.output = '{}': expected a file path for the archive", s.output));

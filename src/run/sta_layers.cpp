@@ -18,7 +18,7 @@ bool has_sta_units_in_all(const LayerInfo& layer) {
 }
 
 // Output shapes of `names` for one blank input, with the model in eval mode for the pass.
-Activations probe_outputs(Network& network, const std::vector<std::string>& names) {
+Activations probe_outputs(Network& network, const std::vector<std::string>& names, const std::string& key) {
   const ModelSpec& spec = network.spec();
   torch::NoGradGuard no_grad;
   const bool was_training = network.module().is_training();
@@ -28,7 +28,7 @@ Activations probe_outputs(Network& network, const std::vector<std::string>& name
     network.forward_with_probes(torch::zeros({1, spec.channels, spec.height, spec.width}), names, activations);
   } catch (const std::exception& e) {
     network.module().train(was_training);
-    throw UsageError(fmt::format("sta.layers: cannot read the layers' outputs: {}", e.what()));
+    throw UsageError(fmt::format("{}: cannot read the layers' outputs: {}", key, e.what()));
   }
   network.module().train(was_training);
   return activations;
@@ -57,12 +57,12 @@ std::vector<std::string> sta_layer_names(const Network& network, const std::vect
   return configured;
 }
 
-StaLayout resolve_sta_layout(Network& network, const StaSettings& settings) {
+StaLayout resolve_sta_layout(Network& network, const StaSettings& settings, const std::string& key) {
   const auto names = sta_layer_names(network, settings.layers);
   if (names.empty()) return StaLayout();
   const ModelSpec& spec = network.spec();
   StaLayout layout(spec.channels, spec.height, spec.width);
-  const auto outputs = probe_outputs(network, names);
+  const auto outputs = probe_outputs(network, names, key);
   const auto layers = network.layers();
   for (const auto& name : names) {
     const auto& output = outputs.at(name);
@@ -79,7 +79,7 @@ StaLayout resolve_sta_layout(Network& network, const StaSettings& settings) {
       try {
         layer.field = receptive_field(layers, name);
       } catch (const Error& e) {
-        throw UsageError(fmt::format("sta.layers: {}", e.what()));
+        throw UsageError(fmt::format("{}: {}", key, e.what()));
       }
       layer.position_y = settings.position_y;
       layer.position_x = settings.position_x;
@@ -90,8 +90,8 @@ StaLayout resolve_sta_layout(Network& network, const StaSettings& settings) {
         throw UsageError(fmt::format("sta.position_x = {}: outside the {} x {} maps of layer '{}' (valid: 0 to {})",
                                      layer.position_x, layer.map_height, layer.map_width, name, layer.map_width - 1));
     } else {
-      throw UsageError(fmt::format("sta.layers: layer '{}' has {}-D outputs; STAs need n x units or n x C x H x W",
-                                   name, output.dim()));
+      throw UsageError(fmt::format("{}: layer '{}' has {}-D outputs; unit analyses need n x units or n x C x H x W",
+                                   key, name, output.dim()));
     }
     layout.add(std::move(layer));
   }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Spike-triggered averages do not depend on how the work is spread: wna_mpi with
-# sta.layers = all on a small LeNet, run on 1 rank (1 thread), 2 ranks (1 thread) and 3 ranks
-# (2 threads), shards the unit grid differently each time and still writes bitwise-identical
-# archives, every /sta dataset included (analysis_scripts/compare_archives.py). Also: the /sta
-# layout (a group per layer, named axes, the STA gamma), conv1's filter correlation, the raw
-# limbs reproducing the stored sums, and that a bad [sta] value is a usage error naming the key.
+# Spike-triggered averages and covariances do not depend on how the work is spread: wna_mpi
+# with sta.layers = all and STC units in three layers on a small LeNet, run on 1 rank
+# (1 thread), 2 ranks (1 thread) and 3 ranks (2 threads), shards the unit grids differently
+# each time (a rank owns no relu1 STC unit on 3 ranks) and still writes bitwise-identical
+# archives, every /sta and /stc dataset included (analysis_scripts/compare_archives.py). Also:
+# the /sta and /stc layouts (a group per layer, named axes, the gamma), conv1's filter
+# correlation, the raw limbs reproducing the stored sums, and that bad [sta] and [stc] values
+# are usage errors naming the key.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -24,7 +26,8 @@ EOF
 
 # The STA gamma is 0, the second value: the first one (0.5) must not be used.
 CONFIG="$SCRATCH/sta.ini"
-write_run_config "$CONFIG" "$SCRATCH/unused.h5" "[gamma]" "values = 0.5, 0" "[sta]" "layers = all"
+write_run_config "$CONFIG" "$SCRATCH/unused.h5" "[gamma]" "values = 0.5, 0" "[sta]" "layers = all" \
+  "[stc]" "units = relu3:2, relu1:3, relu2:7, relu1:11" "shuffles = 4" "components = 3"
 sed -i -e 's/^samples = .*/samples = 3000/' "$CONFIG"
 
 # run_wna LOG RANKS ARGS...: 1 rank runs the program directly, more ranks under mpiexec.
@@ -97,11 +100,45 @@ with h5py.File(sys.argv[1]) as f:
             assert np.array_equal(value[:, first + patch:],
                                   group["sum_activation_stimulus_at_position"][()].reshape(units, patch))
         assert np.array_equal(group["sta"][()], group["sum_activation_stimulus"][()] / group.attrs["count"])
-print("ok: /sta layout, axes, filter correlation and limbs")
+
+    stc = f["/stc"]
+    assert sorted(stc) == ["relu1", "relu2", "relu3"] and stc.attrs["gamma"] == 0.0, sorted(stc)
+    relu1, relu3 = stc["relu1"], stc["relu3"]
+    assert list(relu1["unit"][()]) == [3, 11] and list(relu3["unit"][()]) == [2]
+    assert relu1["covariance_difference"].shape == (2, 25, 25)
+    assert relu1["components"].shape == (2, 3, 1, 5, 5)
+    assert [d.label for d in relu1["components"].dims] == ["relu1_stc_unit", "", "channel", "relu1_rf_y", "relu1_rf_x"]
+    assert relu1["null_eigenvalues"].shape == (2, 4, 25) and relu1.attrs["shuffles"] == 4
+    assert stc["relu2"]["components"].shape == (1, 3, 1, 14, 14)
+    assert relu3["components"].shape == (1, 3, 1, 28, 28) and relu3.attrs["count"] == 3000
+    # Units that never fire (sum of activation 0: common in this barely trained LeNet) have
+    # NaN statistics; every firing unit has a symmetric covariance difference whose spectrum,
+    # descending, is the stored one, and significance means outside the null range.
+    live = 0
+    for layer in ("relu1", "relu2", "relu3"):
+        group = stc[layer]
+        for i, total in enumerate(group["sum_activation"][()]):
+            d, eig = group["covariance_difference"][i], group["eigenvalues"][i]
+            if total <= 0:
+                assert np.isnan(d).all() and np.isnan(eig).all() and not group["significant"][i].any(), layer
+                continue
+            live += 1
+            assert np.allclose(d, d.T)
+            assert np.all(np.diff(eig) <= 0)
+            assert np.allclose(eig, np.linalg.eigvalsh(d)[::-1], atol=1e-9)
+            outside = (eig > group["null_upper"][i]) | (eig < group["null_lower"][i])
+            assert np.array_equal(group["significant"][i], outside.astype(np.int64))
+    assert live >= 1, "no STC unit fired"
+print("ok: /sta and /stc layout, axes, filter correlation and limbs")
 EOF
 
 expect_usage_error "sta.layers" "'conv9'" "valid: normalize, conv1" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set sta.layers=conv9
 expect_usage_error "sta.position_x = 8" "'conv2'" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set sta.position_x=8
-echo "ok: bad [sta] values are usage errors naming the key"
+expect_usage_error "stc.units" "relu2:50" "valid: 0 to 49" -- \
+  "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set stc.units=relu2:50
+expect_usage_error "stc.shuffles = 300" "run.forward_batch = 250" -- \
+  "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set stc.shuffles=300
+[[ ! -e "$SCRATCH/bad.h5" ]] || fail "a usage error left $SCRATCH/bad.h5 behind"
+echo "ok: bad [sta] and [stc] values are usage errors naming the key"

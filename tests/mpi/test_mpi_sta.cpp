@@ -20,7 +20,7 @@
 #include "wna/run/noise_pipeline.hpp"
 #include "wna/run/sta_archive.hpp"
 #include "wna/run/sta_layers.hpp"
-#include "wna/run/sta_sharding.hpp"
+#include "wna/run/unit_sharding.hpp"
 #include "wna/run/sta_statistics.hpp"
 
 namespace {

@@ -69,6 +69,19 @@ class StaLayout {
   size_t sums_ = 0;
 };
 
+// The stimuli (n x C x H x W) as the units of conv-like `layer` see them: zero-padded before
+// the first row and column by -field.start, and padded or cropped after the last, so that the
+// r x r windows at stride `jump` are exactly the receptive fields of map positions
+// 0..H'-1 x 0..W'-1.
+torch::Tensor receptive_field_input(const torch::Tensor& stimuli, const StaLayer& layer);
+// The receptive fields of the units of conv-like `layer` at its chosen position (n x patch),
+// from receptive_field_input's result.
+torch::Tensor position_patches(const torch::Tensor& input, const StaLayer& layer);
+// The values of a forward chunk's sums (float32, contiguous) once they are known to fit the
+// exact accumulator, which takes values below 2^31 in magnitude per addition; else throws
+// wna::Error naming `layer_name` and the remedy.
+const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name);
+
 class StaAccumulator {
  public:
   explicit StaAccumulator(StaLayout layout);

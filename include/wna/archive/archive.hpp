@@ -23,7 +23,8 @@ class ArchiveWriter {
  public:
   virtual ~ArchiveWriter() = default;
 
-  // Collective. A coordinate axis stored under /axes/<name> and attachable by name.
+  // Collective. A coordinate axis stored under /axes/<name> and attachable by name. Defining
+  // an axis name again does nothing (analyses sharing an axis define it with the same values).
   virtual void define_axis(const std::string& name, const std::vector<double>& values) = 0;
   virtual void define_axis(const std::string& name, const std::vector<std::string>& labels) = 0;
 

@@ -1,9 +1,9 @@
 // One rank's share of the noise experiments. Each block is cut into forward chunks aligned to
 // global sample indices (run.forward_batch samples each); `threads` workers take chunks, each
 // running single-threaded LibTorch on its own buffers: generate the noise, mix in the signal
-// per gamma, run the model once (probing the STA layers at the STA gamma), and feed that one
-// forward pass to the classification-image accumulator and, when STA layers are given, to the
-// STA accumulator. Workers accumulate exactly into their own accumulators, merged at the end.
+// per gamma, run the model once (probing the layers of the unit analyses at the STA gamma), and
+// feed that one forward pass to the classification-image accumulator and, when given, to the
+// STA and STC accumulators. Workers accumulate exactly into their own accumulators, merged at the end.
 // Every sample is thus computed in the same chunk, with the same kernels, whatever the block
 // size, rank count or thread count: the results are bitwise the same.
 #pragma once
@@ -13,6 +13,7 @@
 
 #include "wna/accum/class_image_accumulator.hpp"
 #include "wna/accum/sta_accumulator.hpp"
+#include "wna/accum/stc_accumulator.hpp"
 #include "wna/models/network.hpp"
 #include "wna/run/block_plan.hpp"
 #include "wna/run/phase_timer.hpp"
@@ -23,10 +24,11 @@ namespace wna {
 
 class NoisePipeline {
  public:
-  // `sta`: the layers whose STAs are accumulated (resolve_sta_layout); empty: none. The STAs
-  // are computed at gamma index sta_gamma_index(settings.gammas).
+  // `sta`: the layers whose STAs are accumulated (resolve_sta_layout), `stc`: the units whose
+  // STCs are (resolve_stc_layout); empty: none. Both are computed at gamma index
+  // sta_gamma_index(settings.gammas).
   NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
-                const StaLayout& sta = StaLayout());
+                const StaLayout& sta = StaLayout(), const StcLayout& stc = StcLayout());
 
   // Runs `blocks` on settings.threads workers. `on_progress(fraction)` is called from one
   // worker now and then (for progress lines). Phase times are per-worker averages.
@@ -35,6 +37,7 @@ class NoisePipeline {
 
   ClassImageAccumulator& class_images() { return class_images_; }
   StaAccumulator& sta() { return sta_; }
+  StcAccumulator& stc() { return stc_; }
 
  private:
   Network& network_;
@@ -43,6 +46,7 @@ class NoisePipeline {
   int64_t pixels_;
   ClassImageAccumulator class_images_;
   StaAccumulator sta_;
+  StcAccumulator stc_;
 };
 
 // Softmax probabilities (n x K, float32, contiguous) of the model for `images` (n x pixels).

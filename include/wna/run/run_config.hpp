@@ -19,6 +19,13 @@ struct StaSettings {
   int64_t position_y = 5, position_x = 5;  // conv-like layers: the unit position of the at-position STA
 };
 
+// [stc]: spike-triggered covariance of chosen units.
+struct StcSettings {
+  std::vector<std::string> units;  // "layer:unit" items; empty: no STC
+  int64_t shuffles = 10;           // null pairings of activations with stimuli
+  int64_t components = 4;          // eigenvectors stored per unit (largest |eigenvalue|)
+};
+
 struct RunSettings {
   // [run]
   uint64_t seed = 1;
@@ -44,6 +51,8 @@ struct RunSettings {
   double confidence_floor = 0.3;
   // [sta]
   StaSettings sta;
+  // [stc]
+  StcSettings stc;
 
   int64_t blocks() const { return (samples + block_size - 1) / block_size; }
 };

@@ -21,8 +21,8 @@ std::vector<std::string> sta_layer_names(const Network& network, const std::vect
 // conv-like (their receptive fields come from the layer chain), 2-D outputs are units that see
 // the whole input. Throws wna::UsageError naming the key: an unknown or repeated layer
 // (sta.layers, with the valid layers), a layer without receptive-field geometry or with another
-// output rank (sta.layers), a position outside a conv-like layer's map (sta.position_y/x).
-StaLayout resolve_sta_layout(Network& network, const StaSettings& settings);
+// output rank (`key`), a position outside a conv-like layer's map (sta.position_y/x).
+StaLayout resolve_sta_layout(Network& network, const StaSettings& settings, const std::string& key = "sta.layers");
 
 // The gamma index the STAs are computed at: the first gamma value equal to 0 if there is one
 // (pure noise), else the first gamma value.
