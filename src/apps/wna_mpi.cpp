@@ -1,6 +1,7 @@
 // wna_mpi: the main job. Pushes a seeded budget of noise images through a trained model on
 // N ranks and writes the classification images and the spike-triggered averages and
-// covariances of chosen layers and units into one parallel HDF5 archive.
+// covariances of chosen layers and units and their mean activation maps into one parallel HDF5
+// archive.
 //   srun wna_mpi config.ini            mpirun -np 4 wna_mpi config.ini            wna_mpi config.ini
 // Data flow: config -> model -> block plan -> per block: noise -> forward -> accumulate ->
 // exact reduction (STA unit grid: reduce-scatter) -> statistics -> collective archive write ->
@@ -24,6 +25,7 @@
 #include "wna/data/datasets.hpp"
 #include "wna/models/model_file.hpp"
 #include "wna/reduce/reducer.hpp"
+#include "wna/run/activation_maps.hpp"
 #include "wna/run/block_plan.hpp"
 #include "wna/run/ci_archive.hpp"
 #include "wna/run/ci_statistics.hpp"
@@ -54,6 +56,7 @@ struct Prepared {
   torch::Tensor signals;  // test images for gamma > 0
   wna::StaLayout sta;     // layers whose STAs are computed (empty: none)
   wna::StcLayout stc;     // units whose STCs are computed (empty: none)
+  wna::ActivationMapLayout maps;  // layers whose mean activation maps are kept (empty: none)
 };
 
 // The current UTC time on rank 0, the same text on every rank (attributes are collective).
@@ -78,7 +81,7 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}};
+  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}, {}};
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
@@ -98,6 +101,7 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
   }
   p.sta = wna::resolve_sta_layout(*p.network, s.sta);
   p.stc = wna::resolve_stc_layout(*p.network, s.stc, s.sta);
+  p.maps = wna::resolve_activation_maps(*p.network, s.activation_layers);
   const bool needs_signal = std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; });
   if (needs_signal) {
     const auto& spec = p.network->spec();
@@ -155,8 +159,8 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   const wna::StimulusMixer mixer(p.signals);
   const auto blocks = wna::BlockPlan(probe.samples, probe.block_size).blocks_of_rank(0, 1);
   wna::PhaseTimer timer;
-  wna::NoisePipeline(*p.network, probe, mixer, p.sta, p.stc).run(blocks, timer);  // warm-up: kernel set-up
-  wna::NoisePipeline pipeline(*p.network, probe, mixer, p.sta, p.stc);
+  wna::NoisePipeline(*p.network, probe, mixer, p.sta, p.stc, p.maps).run(blocks, timer);  // warm-up: kernel set-up
+  wna::NoisePipeline pipeline(*p.network, probe, mixer, p.sta, p.stc, p.maps);
   const auto started = Clock::now();
   pipeline.run(blocks, timer);
   const double per_image = std::chrono::duration<double>(Clock::now() - started).count() /
@@ -211,7 +215,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   const wna::BlockPlan plan(s.samples, s.block_size);
   const auto my_blocks = plan.blocks_of_rank(mpi.rank(), mpi.size());
   const wna::StimulusMixer mixer(p.signals);
-  wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta, p.stc);
+  wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta, p.stc, p.maps);
   wna::PhaseTimer timer;
   const auto started = Clock::now();
   auto last_report = started;
@@ -241,6 +245,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     reducer->all_reduce(pipeline.class_images().buffer());
     wna::reduce_sta_to_owners(*reducer, pipeline.sta(), mpi.size());
     wna::reduce_stc_to_owners(*reducer, pipeline.stc(), mpi.size());
+    reducer->all_reduce(pipeline.activation_maps().buffer());
   }
   const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   {
@@ -251,9 +256,14 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     const auto& spec = p.network->spec();
     wna::define_class_image_axes(*archive, spec, s.gammas, statistics.stage_samples);
     wna::write_class_images(*archive, statistics, spec, s.confidence_floor, mpi.rank(), mpi.size());
-    const double unit_gamma = s.gammas[static_cast<size_t>(wna::sta_gamma_index(s.gammas))];
+    const int64_t unit_gamma_index = wna::sta_gamma_index(s.gammas);
+    const double unit_gamma = s.gammas[static_cast<size_t>(unit_gamma_index)];
     wna::write_sta(*archive, pipeline.sta(), unit_gamma, s.samples, *p.network, mpi.rank(), mpi.size());
     wna::write_stc(*archive, pipeline.stc(), unit_gamma, s.samples, s.stc.components, mpi.rank(), mpi.size());
+    wna::write_activation_maps(*archive, pipeline.activation_maps(),
+                               statistics.mean[unit_gamma_index].reshape({spec.num_classes(), spec.channels, spec.height,
+                                                                          spec.width}),
+                               unit_gamma, *p.network, mpi.rank(), mpi.size());
     const auto& limbs = pipeline.class_images().buffer();
     const auto [begin, end] = wna::owned_rows(static_cast<int64_t>(limbs.limb_count()), mpi.rank(), mpi.size());
     archive->write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},

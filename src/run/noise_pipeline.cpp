@@ -51,14 +51,15 @@ torch::Tensor class_probabilities(Network& network, const float* images, int64_t
 }
 
 NoisePipeline::NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
-                             const StaLayout& sta, const StcLayout& stc)
+                             const StaLayout& sta, const StcLayout& stc, const ActivationMapLayout& maps)
     : network_(network),
       settings_(settings),
       mixer_(mixer),
       pixels_(network.spec().channels * network.spec().height * network.spec().width),
       class_images_(shape_for(network, settings), settings.confidence_floor),
       sta_(sta),
-      stc_(stc) {}
+      stc_(stc),
+      maps_(maps) {}
 
 void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
                         const std::function<void(double)>& on_progress) {
@@ -68,8 +69,10 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
   network_.module().eval();
   const ModelSpec& spec = network_.spec();
   std::vector<std::string> probed_layers = sta_.layout().layer_names();
-  for (const auto& name : stc_.layout().layer_names())
-    if (std::find(probed_layers.begin(), probed_layers.end(), name) == probed_layers.end()) probed_layers.push_back(name);
+  for (const auto& names : {stc_.layout().layer_names(), maps_.layout().layer_names()})
+    for (const auto& name : names)
+      if (std::find(probed_layers.begin(), probed_layers.end(), name) == probed_layers.end())
+        probed_layers.push_back(name);
   const size_t sta_gamma = probed_layers.empty() ? settings_.gammas.size()
                                                  : static_cast<size_t>(sta_gamma_index(settings_.gammas));
 
@@ -84,6 +87,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
       ClassImageAccumulator local(class_images_.shape(), class_images_.confidence_floor());
       StaAccumulator local_sta(sta_.layout());
       StcAccumulator local_stc(stc_.layout());
+      ActivationMapAccumulator local_maps(maps_.layout());
       const auto buffer_size = static_cast<size_t>(settings_.forward_batch * pixels_);
       std::vector<float> noise(buffer_size), stimuli(buffer_size);
       Activations activations;
@@ -115,9 +119,10 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
                       chunk.count);
           }
           if (with_probes) {
-            PhaseTimer::Scope scope(my_timer, Phase::Sta);
+            PhaseTimer::Scope scope(my_timer, Phase::Units);
             local_sta.add(input, activations);
             local_stc.add(input, activations);
+            local_maps.add(probabilities.data_ptr<float>(), chunk.count, activations);
           }
         }
         local.buffer().normalize();  // keeps every low limb far from overflow
@@ -129,6 +134,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
       class_images_.buffer().merge(local.buffer());
       sta_.buffer().merge(local_sta.buffer());
       stc_.buffer().merge(local_stc.buffer());
+      maps_.buffer().merge(local_maps.buffer());
     } catch (...) {
       std::lock_guard<std::mutex> lock(merge_mutex);
       if (!failure) failure = std::current_exception();

@@ -10,7 +10,7 @@ const char* phase_name(Phase phase) {
     case Phase::Noise: return "noise";
     case Phase::Forward: return "forward";
     case Phase::Accumulate: return "accumulate";
-    case Phase::Sta: return "sta";
+    case Phase::Units: return "units";
     case Phase::Reduce: return "reduce";
     case Phase::Write: return "write";
     case Phase::Count: break;

@@ -76,6 +76,10 @@ ConfigSchema run_schema() {
   add("stc", {.key = "shuffles", .type = KeyType::Integer, .default_value = "10",
               .help = "null distribution: pairings of activations shuffled against stimuli (below run.forward_batch)",
               .min = 1, .max = 1000});
+  add("activations", {.key = "layers", .type = KeyType::TextList, .default_value = "",
+                      .help = "layers whose mean activation maps are kept, per predicted class of the noise and for "
+                              "each classification image (e.g. the first and last conv layers: conv1, conv2); "
+                              "empty: none"});
   add("stc", {.key = "components", .type = KeyType::Integer, .default_value = "4",
               .help = "eigenvectors stored per unit, largest |eigenvalue| first", .min = 1, .max = 1000});
   return schema;
@@ -115,6 +119,7 @@ RunSettings run_settings(const Config& config) {
   s.stc.units = config.text_list("stc.units");
   s.stc.shuffles = config.integer("stc.shuffles");
   s.stc.components = config.integer("stc.components");
+  s.activation_layers = config.text_list("activations.layers");
 
   if (s.block_size % s.forward_batch != 0)
     throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "

@@ -17,8 +17,9 @@ bool has_sta_units_in_all(const LayerInfo& layer) {
   return kinds.count(layer.kind) > 0;
 }
 
-// Output shapes of `names` for one blank input, with the model in eval mode for the pass.
-Activations probe_outputs(Network& network, const std::vector<std::string>& names, const std::string& key) {
+}  // namespace
+
+Activations probe_layer_outputs(Network& network, const std::vector<std::string>& names, const std::string& key) {
   const ModelSpec& spec = network.spec();
   torch::NoGradGuard no_grad;
   const bool was_training = network.module().is_training();
@@ -33,8 +34,6 @@ Activations probe_outputs(Network& network, const std::vector<std::string>& name
   network.module().train(was_training);
   return activations;
 }
-
-}  // namespace
 
 std::vector<std::string> sta_layer_names(const Network& network, const std::vector<std::string>& configured) {
   const auto layers = network.layers();
@@ -62,7 +61,7 @@ StaLayout resolve_sta_layout(Network& network, const StaSettings& settings, cons
   if (names.empty()) return StaLayout();
   const ModelSpec& spec = network.spec();
   StaLayout layout(spec.channels, spec.height, spec.width);
-  const auto outputs = probe_outputs(network, names, key);
+  const auto outputs = probe_layer_outputs(network, names, key);
   const auto layers = network.layers();
   for (const auto& name : names) {
     const auto& output = outputs.at(name);

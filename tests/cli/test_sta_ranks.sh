@@ -27,7 +27,8 @@ EOF
 # The STA gamma is 0, the second value: the first one (0.5) must not be used.
 CONFIG="$SCRATCH/sta.ini"
 write_run_config "$CONFIG" "$SCRATCH/unused.h5" "[gamma]" "values = 0.5, 0" "[sta]" "layers = all" \
-  "[stc]" "units = relu3:2, relu1:3, relu2:7, relu1:11" "shuffles = 4" "components = 3"
+  "[stc]" "units = relu3:2, relu1:3, relu2:7, relu1:11" "shuffles = 4" "components = 3" \
+  "[activations]" "layers = conv1, conv2"
 sed -i -e 's/^samples = .*/samples = 3000/' "$CONFIG"
 
 # run_wna LOG RANKS ARGS...: 1 rank runs the program directly, more ranks under mpiexec.
@@ -129,7 +130,24 @@ with h5py.File(sys.argv[1]) as f:
             outside = (eig > group["null_upper"][i]) | (eig < group["null_lower"][i])
             assert np.array_equal(group["significant"][i], outside.astype(np.int64))
     assert live >= 1, "no STC unit fired"
-print("ok: /sta and /stc layout, axes, filter correlation and limbs")
+
+    # Mean activation maps at the same gamma: counts are the classification images' counts
+    # there, means are sums / counts.
+    activations = f["/activations"]
+    assert sorted(activations) == ["conv1", "conv2"] and activations.attrs["gamma"] == 0.0
+    gamma0 = list(f["/axes/gamma"][()]).index(0.0)
+    for layer, shape in [("conv1", (10, 20, 24, 24)), ("conv2", (10, 50, 8, 8))]:
+        group = activations[layer]
+        assert group["mean_by_predicted_class"].shape == shape and group["of_classification_image"].shape == shape
+        assert [d.label for d in group["sum"].dims] == ["class", f"{layer}_channel", f"{layer}_y", f"{layer}_x"]
+        count = group["count"][()]
+        assert np.array_equal(count, f["/classification_images/count"][gamma0]), (count, f["/classification_images/count"][()])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = group["sum"][()] / count[:, None, None, None]
+        assert np.array_equal(group["mean_by_predicted_class"][()], expected, equal_nan=True)
+        fed = group["of_classification_image"][()]
+        assert np.isnan(fed[count == 0]).all() and np.isfinite(fed[count > 0]).all()
+print("ok: /sta, /stc and /activations layout, axes, filter correlation and limbs")
 EOF
 
 expect_usage_error "sta.layers" "'conv9'" "valid: normalize, conv1" -- \

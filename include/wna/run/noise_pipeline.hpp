@@ -3,7 +3,7 @@
 // running single-threaded LibTorch on its own buffers: generate the noise, mix in the signal
 // per gamma, run the model once (probing the layers of the unit analyses at the STA gamma), and
 // feed that one forward pass to the classification-image accumulator and, when given, to the
-// STA and STC accumulators. Workers accumulate exactly into their own accumulators, merged at the end.
+// STA, STC and activation-map accumulators. Workers accumulate exactly into their own accumulators, merged at the end.
 // Every sample is thus computed in the same chunk, with the same kernels, whatever the block
 // size, rank count or thread count: the results are bitwise the same.
 #pragma once
@@ -11,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+#include "wna/accum/activation_map_accumulator.hpp"
 #include "wna/accum/class_image_accumulator.hpp"
 #include "wna/accum/sta_accumulator.hpp"
 #include "wna/accum/stc_accumulator.hpp"
@@ -25,10 +26,11 @@ namespace wna {
 class NoisePipeline {
  public:
   // `sta`: the layers whose STAs are accumulated (resolve_sta_layout), `stc`: the units whose
-  // STCs are (resolve_stc_layout); empty: none. Both are computed at gamma index
-  // sta_gamma_index(settings.gammas).
+  // STCs are (resolve_stc_layout), `maps`: the layers whose activation maps are summed per
+  // class (resolve_activation_maps); empty: none. All at gamma index sta_gamma_index(gammas).
   NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
-                const StaLayout& sta = StaLayout(), const StcLayout& stc = StcLayout());
+                const StaLayout& sta = StaLayout(), const StcLayout& stc = StcLayout(),
+                const ActivationMapLayout& maps = ActivationMapLayout());
 
   // Runs `blocks` on settings.threads workers. `on_progress(fraction)` is called from one
   // worker now and then (for progress lines). Phase times are per-worker averages.
@@ -38,6 +40,7 @@ class NoisePipeline {
   ClassImageAccumulator& class_images() { return class_images_; }
   StaAccumulator& sta() { return sta_; }
   StcAccumulator& stc() { return stc_; }
+  ActivationMapAccumulator& activation_maps() { return maps_; }
 
  private:
   Network& network_;
@@ -47,6 +50,7 @@ class NoisePipeline {
   ClassImageAccumulator class_images_;
   StaAccumulator sta_;
   StcAccumulator stc_;
+  ActivationMapAccumulator maps_;
 };
 
 // Softmax probabilities (n x K, float32, contiguous) of the model for `images` (n x pixels).

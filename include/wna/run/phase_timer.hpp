@@ -10,7 +10,7 @@
 
 namespace wna {
 
-enum class Phase { Noise, Forward, Accumulate, Sta, Reduce, Write, Count };
+enum class Phase { Noise, Forward, Accumulate, Units, Reduce, Write, Count };  // Units: STA, STC, activation maps
 
 class PhaseTimer {
  public:

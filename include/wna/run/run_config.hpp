@@ -53,6 +53,8 @@ struct RunSettings {
   StaSettings sta;
   // [stc]
   StcSettings stc;
+  // [activations]
+  std::vector<std::string> activation_layers;  // layers whose mean activation maps are kept
 
   int64_t blocks() const { return (samples + block_size - 1) / block_size; }
 };

@@ -13,6 +13,10 @@
 
 namespace wna {
 
+// The outputs of layers `names` for one blank input (1 sample), with the model in eval mode for
+// the pass (restored afterwards); a failure is a wna::UsageError naming `key`.
+Activations probe_layer_outputs(Network& network, const std::vector<std::string>& names, const std::string& key);
+
 // sta.layers = all: every conv2d, linear, rnn, lstm and relu layer, in forward order.
 std::vector<std::string> sta_layer_names(const Network& network, const std::vector<std::string>& configured);
 
