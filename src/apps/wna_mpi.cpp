@@ -1,7 +1,7 @@
 // wna_mpi: the main job. Pushes a seeded budget of noise images through a trained model on
 // N ranks and writes the classification images and the spike-triggered averages and
-// covariances of chosen layers and units and their mean activation maps into one parallel HDF5
-// archive.
+// covariances of chosen layers and units, their mean activation maps and microstimulation
+// curves into one parallel HDF5 archive.
 //   srun wna_mpi config.ini            mpirun -np 4 wna_mpi config.ini            wna_mpi config.ini
 // Data flow: config -> model -> block plan -> per block: noise -> forward -> accumulate ->
 // exact reduction (STA unit grid: reduce-scatter) -> statistics -> collective archive write ->
@@ -26,6 +26,8 @@
 #include "wna/models/model_file.hpp"
 #include "wna/reduce/reducer.hpp"
 #include "wna/run/activation_maps.hpp"
+#include "wna/run/microstimulation.hpp"
+#include "wna/run/microstimulation_archive.hpp"
 #include "wna/run/block_plan.hpp"
 #include "wna/run/ci_archive.hpp"
 #include "wna/run/ci_statistics.hpp"
@@ -57,6 +59,13 @@ struct Prepared {
   wna::StaLayout sta;     // layers whose STAs are computed (empty: none)
   wna::StcLayout stc;     // units whose STCs are computed (empty: none)
   wna::ActivationMapLayout maps;  // layers whose mean activation maps are kept (empty: none)
+  wna::MicrostimulationPlan microstimulation;  // empty: none
+
+  // A fresh copy of the model (microstimulation workers shift biases in their own copy).
+  std::shared_ptr<wna::Network> load_network_copy() const {
+    if (settings.model_format == "wna") return wna::load_model(settings.model_file);
+    return wna::load_torchscript(settings.model_file, network->spec());
+  }
 };
 
 // The current UTC time on rank 0, the same text on every rank (attributes are collective).
@@ -81,7 +90,7 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}, {}};
+  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}, {}, {}};
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
@@ -110,6 +119,12 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     if (p.signals.size(1) != spec.channels || p.signals.size(2) != spec.height || p.signals.size(3) != spec.width)
       throw wna::UsageError(fmt::format("data.data_dir = '{}': test images of {} do not match the model's input",
                                         s.data_dir, spec.dataset));
+  }
+  if (!s.microstimulation.layers.empty()) {
+    const auto& dataset = p.network->spec().dataset;
+    const auto train = load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(dataset, "train", s.data_dir); });
+    const auto test = load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(dataset, "test", s.data_dir); });
+    p.microstimulation = wna::plan_microstimulation(*p.network, s, train, test);
   }
   if (s.threads == 0) {
     int node_ranks = 1;
@@ -175,6 +190,16 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
              (plan.blocks() + mpi.size() - 1) / mpi.size(), s.threads);
   fmt::print("estimate: {:.0f} images/s per thread{} (timed on one forward batch) -> about {:.1f} s per rank\n",
              1.0 / per_image, p.sta.empty() && p.stc.empty() ? "" : " with STAs/STCs", forwards * per_image / (mpi.size() * s.threads));
+  if (!p.microstimulation.empty()) {
+    int64_t images = 0;
+    for (const auto& target : p.microstimulation.target_images) images += target.size(0);
+    const double micro_forwards = static_cast<double>(p.microstimulation.cells()) / static_cast<double>(spec.num_classes()) *
+                                  static_cast<double>(images) * static_cast<double>(p.microstimulation.weights.size());
+    fmt::print("plan: microstimulation of {} layers: {} cells (class x layer x direction x step), {:.3g} forward passes "
+               "-> about {:.1f} s per rank\n",
+               p.microstimulation.layers.size(), p.microstimulation.cells(), micro_forwards,
+               micro_forwards * per_image / (mpi.size() * s.threads));
+  }
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
@@ -235,6 +260,26 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     std::fflush(stdout);
   });
 
+  wna::ExactBuffer microstimulation_counts;
+  if (!p.microstimulation.empty()) {
+    wna::PhaseTimer::Scope scope(timer, wna::Phase::Microstimulation);
+    const auto [first_cell, end_cell] = wna::owned_rows(p.microstimulation.cells(), mpi.rank(), mpi.size());
+    const auto micro_started = Clock::now();
+    auto micro_report = micro_started;
+    microstimulation_counts = wna::run_microstimulation(
+        p.microstimulation, first_cell, end_cell, s.threads, [&] { return p.load_network_copy(); },
+        [&](double fraction) {
+          const auto now = Clock::now();
+          if (!root || s.progress_seconds <= 0 || std::chrono::duration<double>(now - micro_report).count() < s.progress_seconds)
+            return;
+          micro_report = now;
+          const double elapsed = std::chrono::duration<double>(now - micro_started).count();
+          fmt::print("microstimulation: {:.1f}% of rank 0's {} cells, ETA {:.0f} s\n", 100 * fraction,
+                     end_cell - first_cell, elapsed / fraction - elapsed);
+          std::fflush(stdout);
+        });
+  }
+
   std::unique_ptr<wna::Reducer> reducer;
 #ifdef WNA_WITH_NCCL
   if (s.reducer == "nccl") reducer = wna::make_nccl_reducer(mpi.comm(), mpi.local_rank());
@@ -246,8 +291,12 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     wna::reduce_sta_to_owners(*reducer, pipeline.sta(), mpi.size());
     wna::reduce_stc_to_owners(*reducer, pipeline.stc(), mpi.size());
     reducer->all_reduce(pipeline.activation_maps().buffer());
+    reducer->all_reduce(microstimulation_counts);
   }
-  const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  // The noise pipeline's rate: the run's time without the microstimulation cells.
+  const double microstimulation_seconds = timer.seconds(wna::Phase::Microstimulation);
+  const double compute_seconds =
+      std::chrono::duration<double>(Clock::now() - started).count() - microstimulation_seconds;
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Write);
     const auto statistics = wna::finalize_class_images(pipeline.class_images(), s.gammas, s.noise, s.samples,
@@ -264,6 +313,8 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
                                statistics.mean[unit_gamma_index].reshape({spec.num_classes(), spec.channels, spec.height,
                                                                           spec.width}),
                                unit_gamma, *p.network, mpi.rank(), mpi.size());
+    wna::write_microstimulation(*archive, p.microstimulation, microstimulation_counts, s.microstimulation, mpi.rank(),
+                                mpi.size());
     const auto& limbs = pipeline.class_images().buffer();
     const auto [begin, end] = wna::owned_rows(static_cast<int64_t>(limbs.limb_count()), mpi.rank(), mpi.size());
     archive->write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
@@ -290,11 +341,14 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   MPI_Allreduce(MPI_IN_PLACE, &peak_kib, 1, MPI_LONG, MPI_MAX, mpi.comm());
   if (root) {
     const double total = std::chrono::duration<double>(Clock::now() - started).count();
-    fmt::print("summary: {} images in {:.2f} s = {:.0f} images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
+    fmt::print("summary: {} images in {:.2f} s = {:.0f} noise images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
                s.samples * static_cast<int64_t>(s.gammas.size()), total,
                static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds, mpi.size(),
                static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds / mpi.size(),
                s.output, summary);
+    if (!p.microstimulation.empty())
+      fmt::print("microstimulation: {} cells in {:.2f} s on rank 0 (of the total above)\n", p.microstimulation.cells(),
+                 microstimulation_seconds);
     fmt::print("peak memory: {:.1f} MiB (largest rank)\n", static_cast<double>(peak_kib) / 1024.0);
   }
 }

@@ -11,6 +11,7 @@ const char* phase_name(Phase phase) {
     case Phase::Forward: return "forward";
     case Phase::Accumulate: return "accumulate";
     case Phase::Units: return "units";
+    case Phase::Microstimulation: return "microstim";
     case Phase::Reduce: return "reduce";
     case Phase::Write: return "write";
     case Phase::Count: break;

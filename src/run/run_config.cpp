@@ -80,6 +80,23 @@ ConfigSchema run_schema() {
                       .help = "layers whose mean activation maps are kept, per predicted class of the noise and for "
                               "each classification image (e.g. the first and last conv layers: conv1, conv2); "
                               "empty: none"});
+  add("microstimulation", {.key = "layers", .type = KeyType::TextList, .default_value = "",
+                           .help = "layers (with a bias) whose units are modulated, e.g. conv1, conv2, fc1 (methods "
+                                   "section 7); empty: no microstimulation"});
+  add("microstimulation", {.key = "step_sizes", .type = KeyType::RealList, .default_value = "",
+                           .help = "step s per listed layer (authors: conv1 0.1, conv2 1, fc1 0.01); shift k s "
+                                   "a/max(a) for conv layers, k s a otherwise", .min = 0, .max = 1e6});
+  add("microstimulation", {.key = "steps", .type = KeyType::Integer, .default_value = "10",
+                           .help = "largest step k (k = 0 .. steps, inhibitory and excitatory)", .min = 1, .max = 1000});
+  add("microstimulation", {.key = "weights", .type = KeyType::Integer, .default_value = "21",
+                           .help = "signal weights w on an even grid over [0, 1]: stimulus (1 - w) noise + w image",
+                           .min = 2, .max = 1001});
+  add("microstimulation", {.key = "images_per_class", .type = KeyType::Integer, .default_value = "100",
+                           .help = "test images of the target class per weight (the class's first ones)",
+                           .min = 1, .max = 1000000});
+  add("microstimulation", {.key = "train_images_per_class", .type = KeyType::Integer, .default_value = "1000",
+                           .help = "training images of a class giving its units' mean activations (0: all)",
+                           .min = 0, .max = 1000000});
   add("stc", {.key = "components", .type = KeyType::Integer, .default_value = "4",
               .help = "eigenvectors stored per unit, largest |eigenvalue| first", .min = 1, .max = 1000});
   return schema;
@@ -120,6 +137,13 @@ RunSettings run_settings(const Config& config) {
   s.stc.shuffles = config.integer("stc.shuffles");
   s.stc.components = config.integer("stc.components");
   s.activation_layers = config.text_list("activations.layers");
+  auto& micro = s.microstimulation;
+  micro.layers = config.text_list("microstimulation.layers");
+  micro.step_sizes = config.real_list("microstimulation.step_sizes");
+  micro.steps = config.integer("microstimulation.steps");
+  micro.weights = config.integer("microstimulation.weights");
+  micro.images_per_class = config.integer("microstimulation.images_per_class");
+  micro.train_images_per_class = config.integer("microstimulation.train_images_per_class");
 
   if (s.block_size % s.forward_batch != 0)
     throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "
@@ -128,6 +152,9 @@ RunSettings run_settings(const Config& config) {
   if (!s.stc.units.empty() && s.stc.shuffles >= s.forward_batch)
     throw UsageError(fmt::format("stc.shuffles = {}: must be below run.forward_batch = {} (each null pairing "
                                  "shifts activations within a forward chunk)", s.stc.shuffles, s.forward_batch));
+  if (micro.step_sizes.size() != micro.layers.size())
+    throw UsageError(fmt::format("microstimulation.step_sizes: {} values for {} layers in microstimulation.layers "
+                                 "(give one step per layer)", micro.step_sizes.size(), micro.layers.size()));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
   if (s.output.empty() || fs::is_directory(s.output))
     throw UsageError(fmt::format("run.output = '{}': expected a file path for the archive", s.output));

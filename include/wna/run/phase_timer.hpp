@@ -10,7 +10,8 @@
 
 namespace wna {
 
-enum class Phase { Noise, Forward, Accumulate, Units, Reduce, Write, Count };  // Units: STA, STC, activation maps
+// Units: STA, STC and activation-map sums; Microstimulation: its cells (forward passes included).
+enum class Phase { Noise, Forward, Accumulate, Units, Microstimulation, Reduce, Write, Count };
 
 class PhaseTimer {
  public:

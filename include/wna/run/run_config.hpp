@@ -26,6 +26,17 @@ struct StcSettings {
   int64_t components = 4;          // eigenvectors stored per unit (largest |eigenvalue|)
 };
 
+// [microstimulation]: bias shifts of chosen layers, scaled by their units' mean activation on a
+// class, against the fraction of noisy class images still predicted as that class.
+struct MicrostimulationSettings {
+  std::vector<std::string> layers;  // layers with a bias; empty: off
+  std::vector<double> step_sizes;   // s per layer
+  int64_t steps = 10;               // k = 0 .. steps
+  int64_t weights = 21;             // w on an even grid over [0, 1]
+  int64_t images_per_class = 100;   // test images of the target class (first ones, in file order)
+  int64_t train_images_per_class = 1000;  // training images for the mean activations; 0: all
+};
+
 struct RunSettings {
   // [run]
   uint64_t seed = 1;
@@ -53,6 +64,8 @@ struct RunSettings {
   StaSettings sta;
   // [stc]
   StcSettings stc;
+  // [microstimulation]
+  MicrostimulationSettings microstimulation;
   // [activations]
   std::vector<std::string> activation_layers;  // layers whose mean activation maps are kept
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Spike-triggered averages and covariances do not depend on how the work is spread: wna_mpi
-# with sta.layers = all and STC units in three layers on a small LeNet, run on 1 rank
-# (1 thread), 2 ranks (1 thread) and 3 ranks (2 threads), shards the unit grids differently
-# each time (a rank owns no relu1 STC unit on 3 ranks) and still writes bitwise-identical
-# archives, every /sta and /stc dataset included (analysis_scripts/compare_archives.py). Also:
-# the /sta and /stc layouts (a group per layer, named axes, the gamma), conv1's filter
-# correlation, the raw limbs reproducing the stored sums, and that bad [sta] and [stc] values
-# are usage errors naming the key.
+# The unit analyses do not depend on how the work is spread: wna_mpi with sta.layers = all,
+# STC units in three layers, mean activation maps and a small microstimulation grid on a small
+# LeNet, run on 1 rank (1 thread), 2 ranks (1 thread) and 3 ranks (2 threads), shards the unit
+# grids and the microstimulation cells differently each time (a rank owns no relu1 STC unit on
+# 3 ranks) and still writes bitwise-identical archives, every /sta, /stc, /activations and
+# /microstimulation dataset included (analysis_scripts/compare_archives.py). Also: their
+# layouts (groups, named axes, the gamma), conv1's filter correlation, the raw limbs reproducing
+# the stored sums, and that bad [sta], [stc] and [microstimulation] values are usage errors
+# naming the key.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -28,7 +29,9 @@ EOF
 CONFIG="$SCRATCH/sta.ini"
 write_run_config "$CONFIG" "$SCRATCH/unused.h5" "[gamma]" "values = 0.5, 0" "[sta]" "layers = all" \
   "[stc]" "units = relu3:2, relu1:3, relu2:7, relu1:11" "shuffles = 4" "components = 3" \
-  "[activations]" "layers = conv1, conv2"
+  "[activations]" "layers = conv1, conv2" \
+  "[microstimulation]" "layers = conv2, fc1" "step_sizes = 1, 0.01" "steps = 2" "weights = 3" \
+  "images_per_class = 20" "train_images_per_class = 50"
 sed -i -e 's/^samples = .*/samples = 3000/' "$CONFIG"
 
 # run_wna LOG RANKS ARGS...: 1 rank runs the program directly, more ranks under mpiexec.
@@ -147,7 +150,21 @@ with h5py.File(sys.argv[1]) as f:
         assert np.array_equal(group["mean_by_predicted_class"][()], expected, equal_nan=True)
         fed = group["of_classification_image"][()]
         assert np.isnan(fed[count == 0]).all() and np.isfinite(fed[count > 0]).all()
-print("ok: /sta, /stc and /activations layout, axes, filter correlation and limbs")
+
+    # Microstimulation: fractions are counts / images; k = 0 is the unmodified model for every
+    # layer and direction.
+    micro = f["/microstimulation"]
+    fraction, hits = micro["fraction_predicted"][()], micro["predicted_as_target"][()]
+    assert fraction.shape == (2, 10, 2, 3, 3), fraction.shape
+    assert [d.label for d in micro["fraction_predicted"].dims] == [
+        "microstimulation_layer", "class", "direction", "microstimulation_step", "microstimulation_weight"]
+    assert list(micro["images"][()]) == [20] * 10
+    assert np.array_equal(fraction, hits / 20.0)
+    assert (fraction[:, :, :, 0, :] == fraction[:1, :, :1, 0, :]).all()
+    assert list(f["/axes/microstimulation_weight"][()]) == [0.0, 0.5, 1.0]
+    assert micro["conv2/mean_activation"].shape == (10, 50) and micro["fc1/step_shift"].shape == (10, 500)
+    assert micro["conv2"].attrs["activation_layer"] == b"relu2" or micro["conv2"].attrs["activation_layer"] == "relu2"
+print("ok: /sta, /stc, /activations and /microstimulation layout, axes, filter correlation and limbs")
 EOF
 
 expect_usage_error "sta.layers" "'conv9'" "valid: normalize, conv1" -- \
@@ -158,5 +175,10 @@ expect_usage_error "stc.units" "relu2:50" "valid: 0 to 49" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set stc.units=relu2:50
 expect_usage_error "stc.shuffles = 300" "run.forward_batch = 250" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set stc.shuffles=300
+expect_usage_error "microstimulation.layers" "'relu1' is not a layer with a bias" "valid: conv1, conv2, fc1, fc2" -- \
+  "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" \
+  --set "microstimulation.layers=relu1, fc1"
+expect_usage_error "microstimulation.step_sizes" "1 values for 2 layers" -- \
+  "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set microstimulation.step_sizes=1
 [[ ! -e "$SCRATCH/bad.h5" ]] || fail "a usage error left $SCRATCH/bad.h5 behind"
-echo "ok: bad [sta] and [stc] values are usage errors naming the key"
+echo "ok: bad [sta], [stc] and [microstimulation] values are usage errors naming the key"
