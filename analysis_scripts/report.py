@@ -10,7 +10,18 @@ Writes into DIR:
   zmaps.png          per-pixel z scores of the CIs at gamma 0
   histogram.png      predicted-class histogram per gamma
   convergence.png    correlation of the CI with the final CI as samples grow, at gamma 0
-  report.md          run facts, per-gamma tables and the figures
+and, for each optional unit-analysis group the archive holds (docs/archive.md):
+  sta_<layer>.png    /sta: the STAs of every unit of the first conv layer, each titled with
+                     its Pearson r with the unit's filter
+  activations_<layer>.png
+                     /activations: per predicted class, the layer's mean output on the noise
+                     predicted as the class and its output for the class's CI (channel mean;
+                     heat maps classes x units for layers without maps)
+  microstimulation.png
+                     /microstimulation: fraction of each class's stimuli predicted as the class
+                     against the image weight, one curve per bias step, per layer and direction
+  stc_components.png /stc: the leading STC components of every listed unit, with eigenvalues
+  report.md          run facts, per-gamma tables, the unit analyses' tables and the figures
 and prints a one-line summary.
 """
 
@@ -18,6 +29,8 @@ import argparse
 import datetime
 import math
 import pathlib
+import re
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -26,13 +39,17 @@ import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from wna_archive import open_archive  # noqa: E402
+from wna_archive import as_text, open_archive  # noqa: E402
 
 FIGURES = {
     "ci_gamma_grid": "ci_gamma_grid.png",
     "zmaps": "zmaps.png",
     "histogram": "histogram.png",
     "convergence": "convergence.png",
+    "sta": "sta_{layer}.png",
+    "activations": "activations_{layer}.png",
+    "microstimulation": "microstimulation.png",
+    "stc": "stc_components.png",
 }
 SELF_COLOUR, OTHER_COLOUR = "tab:green", "tab:red"
 
@@ -56,6 +73,10 @@ class Results:
         self.feedback_softmax = archive.ci("feedback_softmax")
         self.convergence = archive.ci("convergence")
         self.split_half = archive.ci("split_half_reliability")
+        self.sta = read_sta(archive)
+        self.activations = read_activations(archive)
+        self.microstimulation = read_microstimulation(archive)
+        self.stc = read_stc(archive)
 
     @property
     def noise_index(self):
@@ -75,6 +96,74 @@ class Results:
     def never_predicted(self, g):
         return [self.names[k] for k in np.flatnonzero(~self.defined[g])]
 
+    @property
+    def unit_analyses(self):
+        """Names of the optional unit-analysis groups the archive holds."""
+        groups = (("STA", self.sta), ("activations", self.activations),
+                  ("microstimulation", self.microstimulation), ("STC", self.stc))
+        return [name for name, group in groups if group is not None]
+
+
+def group_gamma(archive, group):
+    """The gamma value a unit-analysis group was taken at (its attribute `gamma`), NaN if absent."""
+    return float(archive.file[group].attrs.get("gamma", np.nan))
+
+
+def read_sta(archive):
+    """/sta as its gamma and, per layer: name, kind, sta ([U, C, r, r] or [U, C, H, W]) and
+    filter_correlation ([U]; None except for the first conv layer). None without STAs."""
+    layers = [SimpleNamespace(name=name, kind=as_text(group.attrs.get("kind", "?")), sta=group["sta"][()],
+                              filter_correlation=(group["filter_correlation"][()]
+                                                  if "filter_correlation" in group else None))
+              for name, group in archive.layers("sta")]
+    return SimpleNamespace(gamma=group_gamma(archive, "sta"), layers=layers) if layers else None
+
+
+def read_activations(archive):
+    """/activations as its gamma and, per layer: name, count [K], noise (mean_by_predicted_class)
+    and image (of_classification_image), each [K, C', H', W'] or [K, U], NaN rows where count
+    is 0. None without activation maps."""
+    layers = [SimpleNamespace(name=name, count=group["count"][()], noise=group["mean_by_predicted_class"][()],
+                              image=group["of_classification_image"][()])
+              for name, group in archive.layers("activations")]
+    return SimpleNamespace(gamma=group_gamma(archive, "activations"), layers=layers) if layers else None
+
+
+def read_microstimulation(archive):
+    """/microstimulation as its axes (layers, directions, steps, weights), curves [L, D, T, Wg]:
+    the fraction predicted as the target class averaged over the classes that have test images,
+    each layer's step size and activation layer, and the group's attributes as str.
+    None without microstimulation."""
+    if not archive.has("microstimulation"):
+        return None
+    group = archive.file["microstimulation"]
+    layers = archive.axis("microstimulation_layer")
+    with_images = group["images"][()] > 0
+    return SimpleNamespace(
+        layers=layers, directions=archive.axis("direction"), steps=archive.axis("microstimulation_step"),
+        weights=archive.axis("microstimulation_weight"),
+        curves=group["fraction_predicted"][()][:, with_images].mean(axis=1),
+        step_sizes=[float(group[name].attrs["step_size"]) for name in layers],
+        activation_layers=[as_text(group[name].attrs.get("activation_layer", "?")) for name in layers],
+        attributes={name: as_text(value) for name, value in group.attrs.items()})
+
+
+def read_stc(archive):
+    """/stc as its gamma and, per layer: name, kind, the listed units [M], fired (sum of the
+    activation > 0; the statistics are NaN where not), the leading eigenvalues and their
+    significance [M, k], components [M, k, C, r, r] (or [M, k, C, H, W]), null_lower and
+    null_upper [M], and how many of all P eigenvalues are significant. None without STCs."""
+    layers = [SimpleNamespace(name=name, kind=as_text(group.attrs.get("kind", "?")), units=group["unit"][()],
+                              fired=group["sum_activation"][()] > 0,
+                              eigenvalues=group["component_eigenvalues"][()],
+                              significant=group["component_significant"][()].astype(bool),
+                              components=group["components"][()],
+                              null_lower=group["null_lower"][()], null_upper=group["null_upper"][()],
+                              significant_count=group["significant"][()].sum(axis=1),
+                              eigenvalue_count=group["eigenvalues"].shape[1])
+              for name, group in archive.layers("stc")]
+    return SimpleNamespace(gamma=group_gamma(archive, "stc"), layers=layers) if layers else None
+
 
 def gamma_label(gamma):
     return f"γ = {gamma:g}"
@@ -93,12 +182,16 @@ def blank_panel(ax):
     ax.set_yticks([])
 
 
-def mark_never_predicted(ax, image_shape):
-    """An empty panel of the image's proportions, for a class whose CI is undefined."""
+def mark_empty(ax, image_shape, text):
+    """An empty panel of the image's proportions saying why it has no image."""
     ax.set_box_aspect(image_shape[-2] / image_shape[-1])
     ax.set_facecolor("0.93")
-    ax.text(0.5, 0.5, "never\npredicted", transform=ax.transAxes, ha="center", va="center", fontsize=9,
-            color="0.35")
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.35")
+
+
+def mark_never_predicted(ax, image_shape):
+    """An empty panel for a class whose CI is undefined."""
+    mark_empty(ax, image_shape, "never\npredicted")
 
 
 def run_title(r):
@@ -220,6 +313,156 @@ def plot_convergence(r, path):
     plt.close(fig)
 
 
+def layer_figure(key, layer):
+    """File name of the per-layer figure `key`, with characters unsafe in file names replaced."""
+    return FIGURES[key].format(layer=re.sub(r"[^\w.-]", "_", layer))
+
+
+def colour_limits(values):
+    """(low, high) of the finite values, for a colour scale shared by panels; widened if constant."""
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return (low, high) if high > low else (low - 0.5, low + 0.5)
+
+
+def plot_sta(layer, gamma, path):
+    """The STAs of every unit of the first conv layer in a grid, min-max scaled per panel (as the
+    CIs), each titled with the Pearson r of the STA with the unit's filter."""
+    units = len(layer.sta)
+    columns = min(units, 10)
+    rows = math.ceil(units / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns + 0.6, 1.5 * rows + 0.9), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[units:]:
+        ax.set_axis_off()
+    for u, ax in enumerate(axes.flat[:units]):
+        blank_panel(ax)
+        ax.imshow(display_image(layer.sta[u]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"unit {u}\nr = {number(layer.filter_correlation[u], '.2f')}", fontsize=8)
+    fig.suptitle(f"Spike-triggered averages of {layer.name} ({layer.kind}) at {gamma_label(gamma)}", fontsize=11)
+    fig.supxlabel("r: Pearson correlation of the unit's STA with its filter", fontsize=9)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def activation_panels(layer):
+    """The layer's two activation arrays restricted to the predicted classes, as (column title,
+    values): maps averaged over channels [K', H', W'] for conv-like layers, else [K', units]."""
+    shown = layer.count > 0
+    arrays = (("mean over the noise\npredicted as the class", layer.noise),
+              ("output for the class's\nclassification image", layer.image))
+    return [(title, values[shown].mean(axis=1) if values.ndim == 4 else values[shown].reshape(shown.sum(), -1))
+            for title, values in arrays]
+
+
+def plot_activations(layer, names, gamma, path):
+    """Rows = classes predicted for the noise (n = their samples); columns = the layer's mean
+    output on that noise and its output for the class's CI: channel-mean maps with one colour
+    scale per column, or for layers without maps one heat map (classes x units) per column."""
+    shown = np.flatnonzero(layer.count > 0)
+    panels = activation_panels(layer)
+    if layer.noise.ndim == 4:
+        fig, axes = plt.subplots(len(shown), 2, figsize=(6.0, 1.5 * len(shown) + 1.2), squeeze=False,
+                                 layout="compressed")
+        for j, (title, maps) in enumerate(panels):
+            low, high = colour_limits(maps)
+            for i, k in enumerate(shown):
+                ax = axes[i, j]
+                blank_panel(ax)
+                ax.imshow(maps[i], cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
+                if j == 0:
+                    ax.set_ylabel(f"{names[k]}\nn = {layer.count[k]:,}", fontsize=9, rotation=0, ha="right",
+                                  va="center")
+            axes[0, j].set_title(title, fontsize=9)
+            fig.colorbar(plt.cm.ScalarMappable(plt.Normalize(low, high), cmap="viridis"), ax=axes[:, j],
+                         fraction=0.08, aspect=30, label="mean over channels")
+    else:
+        fig, axes = plt.subplots(2, 1, figsize=(9.0, 0.6 * len(shown) + 3.0), layout="constrained")
+        for ax, (title, values) in zip(axes, panels):
+            low, high = colour_limits(values)
+            image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
+            ax.set_yticks(range(len(shown)), [f"{names[k]} (n = {layer.count[k]:,})" for k in shown], fontsize=8)
+            ax.set_xlabel("unit")
+            ax.set_title(title.replace("\n", " "), fontsize=9)
+            fig.colorbar(image, ax=ax, label="activation")
+    fig.suptitle(f"Mean activations of {layer.name} at {gamma_label(gamma)}\nrows = classes predicted for "
+                 f"the noise (n = samples)", fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_microstimulation(m, path):
+    """One panel per layer (row) and direction (column): the fraction of the stimuli predicted as
+    the target class, averaged over classes, against the image weight w; one curve per bias step
+    k, coloured from k = 0 (the unmodified model) to the largest k."""
+    ramp = plt.get_cmap("viridis")
+    steps = plt.Normalize(m.steps[0], m.steps[-1])
+    fig, axes = plt.subplots(len(m.layers), len(m.directions), figsize=(4.2 * len(m.directions) + 1.4,
+                             2.8 * len(m.layers) + 1.2), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")
+    for i, layer in enumerate(m.layers):
+        for d, direction in enumerate(m.directions):
+            ax = axes[i, d]
+            for t, step in enumerate(m.steps):
+                ax.plot(m.weights, m.curves[i, d, t], color=ramp(steps(step)), linewidth=1.2)
+            ax.set_title(f"{layer} (step size {m.step_sizes[i]:g}): {direction}", fontsize=9)
+            ax.set_ylim(0, 1.02)
+            ax.grid(True, alpha=0.3)
+    fig.colorbar(plt.cm.ScalarMappable(steps, cmap=ramp), ax=axes, aspect=30, label="step k (0: unmodified model)")
+    fig.supxlabel("image weight w (stimulus = (1 − w) · noise + w · test image)", fontsize=9)
+    fig.supylabel("fraction predicted as the target class\n(mean over classes)", fontsize=9)
+    fig.suptitle("Microstimulation: bias shifted by direction × k × the class's step shift", fontsize=11)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_stc(stc, path):
+    """One row per listed unit, one column per leading STC component (first input channel), each
+    on its own symmetric diverging scale, titled with its eigenvalue (* and black: significant);
+    a unit that did not fire gets one panel saying so."""
+    rows = [(layer, i) for layer in stc.layers for i in range(len(layer.units))]
+    columns = max(layer.eigenvalues.shape[1] for layer in stc.layers)
+    fig, axes = plt.subplots(len(rows), columns, figsize=(1.7 * columns + 1.0, 1.8 * len(rows) + 1.0),
+                             squeeze=False, layout="constrained")
+    for row, (layer, i) in zip(axes, rows):
+        row[0].set_ylabel(f"{layer.name}\nunit {layer.units[i]}", fontsize=9)
+        for j, ax in enumerate(row):
+            blank_panel(ax)
+            if not layer.fired[i] and j == 0:
+                mark_empty(ax, layer.components.shape, "did not\nfire")
+            elif not layer.fired[i] or j >= layer.eigenvalues.shape[1]:
+                ax.set_axis_off()
+            else:
+                component = layer.components[i, j, 0]
+                limit = float(np.max(np.abs(component))) or 1.0
+                ax.imshow(component, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+                significant = layer.significant[i, j]
+                ax.set_title(f"λ = {layer.eigenvalues[i, j]:+.3g}{'*' if significant else ''}", fontsize=9,
+                             color="black" if significant else "0.5")
+    fig.suptitle(f"Leading STC components at {gamma_label(stc.gamma)} (first input channel; red positive)",
+                 fontsize=10)
+    fig.supxlabel("components by |eigenvalue|; * significant: outside the shuffled-activation null range",
+                  fontsize=9)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_unit_analyses(r, out_dir):
+    """The figures of the unit-analysis groups the archive holds."""
+    if r.sta is not None:
+        for layer in r.sta.layers:
+            if layer.filter_correlation is not None:
+                plot_sta(layer, r.sta.gamma, out_dir / layer_figure("sta", layer.name))
+    if r.activations is not None:
+        for layer in r.activations.layers:
+            plot_activations(layer, r.names, r.activations.gamma,
+                             out_dir / layer_figure("activations", layer.name))
+    if r.microstimulation is not None:
+        plot_microstimulation(r.microstimulation, out_dir / FIGURES["microstimulation"])
+    if r.stc is not None:
+        plot_stc(r.stc, out_dir / FIGURES["stc"])
+
+
 def duration(start, end):
     """'N s' between two ISO-8601 UTC times as wna writes them, or '' when unparsable."""
     try:
@@ -233,8 +476,8 @@ def cell(text):
     return str(text).replace("|", "\\|")
 
 
-def number(value):
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}"
+def number(value, spec=".3f"):
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:{spec}}"
 
 
 def facts_table(r):
@@ -283,6 +526,114 @@ def gamma_table(r, g):
     return lines
 
 
+def shape_text(values):
+    """An array's shape as [a, b, ...], as docs/archive.md writes shapes."""
+    return "[" + ", ".join(map(str, values.shape)) + "]"
+
+
+def sta_section(sta):
+    """The STA layers' table and, for the first conv layer, its STA figure and the Pearson r of
+    each unit's STA with its filter."""
+    lines = ["## Spike-triggered averages", "",
+             f"At {gamma_label(sta.gamma)}: per unit, the sum of activation × stimulus over the samples "
+             "divided by their number (conv-like layers: over every map position, in receptive-field "
+             "coordinates).", "",
+             "| layer | kind | units | shape of `sta` |", "| --- | --- | ---: | --- |"]
+    lines += [f"| {cell(layer.name)} | {cell(layer.kind)} | {len(layer.sta)} | {shape_text(layer.sta)} |"
+              for layer in sta.layers]
+    for layer in sta.layers:
+        if layer.filter_correlation is not None:
+            lines += [""] + filter_correlation_lines(layer)
+    return lines + [""]
+
+
+def filter_correlation_lines(layer):
+    """Summary, figure and per-unit table of the first conv layer's STA-filter correlations."""
+    r = layer.filter_correlation
+    finite = r[np.isfinite(r)]
+    summary = (f"min {number(finite.min())}, median {number(np.median(finite))}, max {number(finite.max())} "
+               f"over {finite.size} of {r.size} units" if finite.size else "undefined for every unit")
+    lines = [f"### {layer.name}: STAs and filters", "",
+             f"Pearson r of each unit's STA with its filter: {summary} (n/a: the STA or the filter is "
+             "constant). STAs min-max scaled per panel.", "",
+             f"![STAs of {layer.name}]({layer_figure('sta', layer.name)})", "",
+             "| unit | r |", "| ---: | ---: |"]
+    return lines + [f"| {u} | {number(value)} |" for u, value in enumerate(r)]
+
+
+def activations_section(activations, names):
+    """Per-class counts and mean outputs (noise / CI) of every layer, and one figure per layer."""
+    layers = activations.layers
+    lines = ["## Mean activation maps", "",
+             f"At {gamma_label(activations.gamma)}, per class predicted for the noise: the layer's output "
+             "averaged over the noise samples predicted as the class, and its output for the class's "
+             "classification image as input. Table: samples per class and each layer's output averaged "
+             "over all its values (noise / CI).", "",
+             "| class | count | " + " | ".join(f"{cell(layer.name)}: noise / CI" for layer in layers) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in layers) + " |"]
+    for k, name in enumerate(names):
+        if layers[0].count[k] > 0:
+            means = [f"{number(np.mean(layer.noise[k]))} / {number(np.mean(layer.image[k]))}" for layer in layers]
+        else:
+            means = ["never predicted"] * len(layers)
+        lines.append(f"| {cell(name)} | {layers[0].count[k]:,} | " + " | ".join(means) + " |")
+    lines += ["", "Figures: rows = predicted classes (never predicted ones left out); maps are averaged over "
+              "channels with one colour scale per column; layers without maps are heat maps, classes × units.",
+              ""]
+    for layer in layers:
+        lines += [f"![mean activations of {layer.name}]({layer_figure('activations', layer.name)})", ""]
+    return lines
+
+
+def microstimulation_section(m):
+    """The curves figure and, per layer and direction, the mean fraction at k = 0 and the largest k."""
+    a = m.attributes
+    last = f"{m.steps[-1]:g}"
+    lines = ["## Microstimulation", "",
+             f"For each target class a layer's bias is shifted by direction × k × the class's step shift "
+             f"(k = 0 … {last}; inhibitory −, excitatory +), and {a.get('images_per_class', '?')} test images "
+             f"per class are mixed with noise, (1 − w) · noise + w · image, at {len(m.weights)} weights w "
+             f"from {m.weights[0]:g} to {m.weights[-1]:g}. Curves: fraction predicted as the target class, "
+             "averaged over classes, one per k. Table: that fraction also averaged over w.", "",
+             f"![microstimulation]({FIGURES['microstimulation']})", "",
+             "| layer | step size | activation read at | direction | mean at k = 0 | "
+             f"mean at k = {last} | change |",
+             "| --- | ---: | --- | --- | ---: | ---: | ---: |"]
+    for i, layer in enumerate(m.layers):
+        for d, direction in enumerate(m.directions):
+            start, end = m.curves[i, d, 0].mean(), m.curves[i, d, -1].mean()
+            lines.append(f"| {cell(layer)} | {m.step_sizes[i]:g} | {cell(m.activation_layers[i])} | {direction} | "
+                         f"{number(start)} | {number(end)} | {number(end - start, '+.3f')} |")
+    return lines + [""]
+
+
+def stc_row(layer, i):
+    """A table row of one listed STC unit: its leading eigenvalues (* significant), null range
+    and significant eigenvalue count, or that it did not fire."""
+    if not layer.fired[i]:
+        return (f"| {cell(layer.name)} | {layer.units[i]} | did not fire (sum of the activation ≤ 0) | "
+                "n/a | n/a |")
+    leading = ", ".join(f"{value:+.3g}{'*' if significant else ''}"
+                        for value, significant in zip(layer.eigenvalues[i], layer.significant[i]))
+    return (f"| {cell(layer.name)} | {layer.units[i]} | {leading} | "
+            f"[{layer.null_lower[i]:+.3g}, {layer.null_upper[i]:+.3g}] | "
+            f"{layer.significant_count[i]} of {layer.eigenvalue_count} |")
+
+
+def stc_section(stc):
+    """One table row per listed unit and the components figure."""
+    lines = ["## Spike-triggered covariances", "",
+             f"At {gamma_label(stc.gamma)}: eigenvalues of each unit's STC (activation-weighted stimulus "
+             "covariance minus the stimulus covariance; positive: excitatory directions, negative: "
+             "suppressive), the leading ones by magnitude; * significant: outside the null range, the "
+             "smallest and largest eigenvalues of the spectra with activations shuffled against stimuli.", "",
+             "| layer | unit | leading eigenvalues (* significant) | null range | significant eigenvalues |",
+             "| --- | ---: | --- | --- | ---: |"]
+    lines += [stc_row(layer, i) for layer in stc.layers for i in range(len(layer.units))]
+    return lines + ["", "Components (first input channel), each on its own symmetric scale:", "",
+                    f"![STC components]({FIGURES['stc']})", ""]
+
+
 def write_report(r, out_dir):
     a = r.attributes
     noise = gamma_label(r.gammas[r.noise_index])
@@ -308,6 +659,14 @@ def write_report(r, out_dir):
               f"## Convergence ({noise})", "",
               "Pearson correlation of the CI after n samples with the final CI.", "",
               f"![convergence]({FIGURES['convergence']})", ""]
+    if r.sta is not None:
+        lines += sta_section(r.sta)
+    if r.activations is not None:
+        lines += activations_section(r.activations, r.names)
+    if r.microstimulation is not None:
+        lines += microstimulation_section(r.microstimulation)
+    if r.stc is not None:
+        lines += stc_section(r.stc)
     if "config" in a:
         lines += ["## Resolved configuration", "", "```ini", a["config"].rstrip(), "```", ""]
     path = out_dir / "report.md"
@@ -321,7 +680,8 @@ def summary_line(r, report_path):
     own, defined = r.self_classified(g)
     return (f"report: {report_path} ({run_title(r)}; {len(r.gammas)} gamma values x {len(r.names)} classes; "
             f"at {gamma_label(r.gammas[g])}: {defined} classes predicted, top '{r.names[top]}' "
-            f"{r.histogram[g, top]:.1%}, {own}/{defined} CIs fed back as their own class)")
+            f"{r.histogram[g, top]:.1%}, {own}/{defined} CIs fed back as their own class"
+            + (f"; also {', '.join(r.unit_analyses)})" if r.unit_analyses else ")"))
 
 
 def main(argv=None):
@@ -337,6 +697,7 @@ def main(argv=None):
     plot_zmaps(results, args.out / FIGURES["zmaps"])
     plot_histogram(results, args.out / FIGURES["histogram"])
     plot_convergence(results, args.out / FIGURES["convergence"])
+    plot_unit_analyses(results, args.out)
     print(summary_line(results, write_report(results, args.out)))
 
 

@@ -3,10 +3,14 @@
 An archive holds coordinate axes under /axes (gamma, class, channel, y, x, stage_samples),
 the classification-image statistics under /classification_images (first axis gamma, second
 axis class), raw accumulators under /raw, and the run's facts as root attributes (config,
-versions, samples, ranks, seed, model_*, noise_kind, start_time, end_time, ...).
+versions, samples, ranks, seed, model_*, noise_kind, start_time, end_time, ...). The unit
+analyses are optional groups: /sta, /activations, /stc (one subgroup per layer) and
+/microstimulation (docs/archive.md).
 
     with open_archive("out/run.h5") as archive:
         archive.gammas, archive.class_names, archive.ci("mean"), archive.attributes()
+        for name, group in archive.layers("stc"):
+            group["component_eigenvalues"][()]
 
 compare_archives(a, b) lists the datasets whose bytes differ between two archives; it is how
 bitwise identity across rank counts is checked.
@@ -55,12 +59,29 @@ class Archive:
     @property
     def class_names(self):
         """Class labels in the order of the class axis."""
-        return [as_text(name) for name in self.file[f"{AXES_GROUP}/class"][()]]
+        return self.axis("class")
 
     @property
     def stage_samples(self):
         """Sample counts at which the convergence of each CI was measured."""
         return self.file[f"{AXES_GROUP}/stage_samples"][()]
+
+    def axis(self, name):
+        """Coordinates of /axes/<name>: a list of str for a string axis (class, direction,
+        microstimulation_layer), else an array."""
+        values = self.file[f"{AXES_GROUP}/{name}"][()]
+        return [as_text(value) for value in values] if values.dtype.kind in "OSU" else values
+
+    def has(self, group):
+        """True when the archive holds the optional group (sta, activations, microstimulation, stc)."""
+        return group in self.file
+
+    def layers(self, group):
+        """(layer name, h5py group) of each per-layer subgroup of an optional group, in the file's
+        order; empty when the archive lacks the group."""
+        if group not in self.file:
+            return []
+        return [(name, item) for name, item in self.file[group].items() if isinstance(item, h5py.Group)]
 
     def ci(self, name):
         """Array of /classification_images/<name>, e.g. mean (gamma, class, channel, y, x),
