@@ -298,6 +298,29 @@ std::string Config::to_ini() const {
   return out;
 }
 
+namespace {
+
+// `text` as "; " comment lines of at most about 96 characters, broken at spaces.
+std::string comment_lines(const std::string& text) {
+  constexpr size_t kWidth = 94;
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!line.empty() && line.size() + 1 + word.size() > kWidth) {
+      out += "; " + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return out + "; " + line + "\n";
+}
+
+}  // namespace
+
 std::string config_template(const ConfigSchema& schema, const std::string& title) {
   std::string out = "; " + title + "\n", section;
   for (const auto& spec : schema) {
@@ -306,8 +329,7 @@ std::string config_template(const ConfigSchema& schema, const std::string& title
       out += fmt::format("\n[{}]\n", section);
     }
     const std::string range = range_text(spec);
-    out += fmt::format("; {} ({}{}{})\n", spec.help, type_name(spec.type),
-                       range.empty() ? "" : ", ", range);
+    out += comment_lines(fmt::format("{} ({}{}{})", spec.help, type_name(spec.type), range.empty() ? "" : ", ", range));
     out += fmt::format("{} = {}\n", spec.key,
                        spec.required ? "<required>" : spec.default_value);
   }

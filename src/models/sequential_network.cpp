@@ -9,6 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
+#include "wna/models/inference_conv.hpp"
 #include "wna/models/layers.hpp"
 
 namespace wna {
@@ -75,7 +76,7 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
   // Without gradients, a ReLU whose output nobody probes and the max pool after it run as
   // pool then ReLU: max and ReLU commute exactly, and the ReLU then touches a quarter of the
   // values. Training keeps the written order (same values, but autograd's tie-breaking stays
-  // that of the model as declared).
+  // that of the model as declared). Convolutions without gradients run inference_conv2d.
   const bool may_reorder = !torch::GradMode::is_enabled();
   const auto stages = stages_->begin();  // AnyModule per stage, in layers_ order
   torch::Tensor h = x;
@@ -91,7 +92,10 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
       if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
       continue;
     }
-    h = stage.forward(h);
+    if (may_reorder && layers_[index].kind == "conv2d")
+      h = inference_conv2d(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
+    else
+      h = stage.forward(h);
     if (probed.count(name)) activations[name] = h;
   }
   return h;

@@ -40,11 +40,32 @@ TEST(SequentialInference, PoolBeforeReluGivesTheSameBitsAsTheWrittenOrder) {
   auto network = wna::make_zoo_model(spec);
   network->module().eval();
   const auto x = torch::rand({64, 1, 28, 28});
-  const auto as_written = network->forward(x).detach();  // gradients on: stages in written order
   torch::InferenceMode inference;
-  EXPECT_TRUE(torch::equal(network->forward(x), as_written));
+  // Probing both ReLUs keeps every stage in the written order (a probed ReLU keeps its map).
   wna::Activations probes;
-  EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"relu1", "pool2"}, probes), as_written));
-  EXPECT_EQ(probes.at("relu1").size(2), 24);  // a probed ReLU keeps its full map
+  const auto as_written = network->forward_with_probes(x, {"relu1", "relu2"}, probes);
+  EXPECT_EQ(probes.at("relu1").size(2), 24);
+  EXPECT_TRUE(torch::equal(network->forward(x), as_written));
+  EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"pool2"}, probes), as_written));
   EXPECT_EQ(probes.at("pool2").size(2), 4);
+}
+
+TEST(SequentialInference, InferenceConvolutionsMatchTheTrainingForwardOfEveryConvModel) {
+  // Without gradients, convolutions run wna's inference kernels (inference_conv.hpp): the same
+  // values as LibTorch's up to float rounding, for every zoo model with conv layers.
+  for (const std::string architecture : {"lenet", "simple_cnn", "complex_cnn"}) {
+    wna::ModelSpec spec;
+    spec.architecture = architecture;
+    spec.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    torch::manual_seed(6);
+    auto network = wna::make_zoo_model(spec);
+    network->module().eval();
+    const auto x = torch::rand({33, 1, 28, 28});
+    const auto with_gradients = network->forward(x).detach();
+    torch::InferenceMode inference;
+    const auto inference_logits = network->forward(x);
+    EXPECT_TRUE(torch::allclose(inference_logits, with_gradients, 1e-4, 1e-5))
+        << architecture << ": max difference " << (inference_logits - with_gradients).abs().max().item<float>();
+    EXPECT_TRUE(torch::equal(network->forward(x), inference_logits)) << architecture << ": not deterministic";
+  }
 }

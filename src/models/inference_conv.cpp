@@ -1,0 +1,103 @@
+// Inference convolutions (see include/wna/models/inference_conv.hpp). The direct kernel uses
+// GCC vector extensions (8 floats); target_clones compiles it for AVX-512, AVX2+FMA and the
+// baseline and picks one at load time by the CPU's features.
+#include "wna/models/inference_conv.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <torch/nn/functional/conv.h>
+
+#pragma GCC diagnostic ignored "-Wpsabi"  // vector values passed between inlined helpers only
+
+namespace wna {
+namespace {
+
+using Floats8 = float __attribute__((vector_size(32)));
+
+inline Floats8 load8(const float* p) {
+  Floats8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store8(float* p, const Floats8& v) { std::memcpy(p, &v, sizeof v); }
+
+// Output row y, columns [x0, x0 + 8), channels [c0, c0 + Channels) of one image: bias plus
+// the taps in row-major order, accumulated in registers.
+template <int Channels>
+inline void direct_tile(const float* image, int64_t width, const float* weight, const float* bias, int64_t k,
+                        int64_t c0, int64_t y, int64_t x0, float* planes, int64_t out_height, int64_t out_width) {
+  Floats8 sum[Channels];
+  for (int j = 0; j < Channels; ++j) sum[j] = Floats8{} + bias[c0 + j];
+  for (int64_t ky = 0; ky < k; ++ky) {
+    const float* row = image + (y + ky) * width + x0;
+    for (int64_t kx = 0; kx < k; ++kx) {
+      const Floats8 pixels = load8(row + kx);
+      for (int j = 0; j < Channels; ++j) sum[j] += weight[((c0 + j) * k + ky) * k + kx] * pixels;
+    }
+  }
+  for (int j = 0; j < Channels; ++j) store8(planes + ((c0 + j) * out_height + y) * out_width + x0, sum[j]);
+}
+
+// in: n images of height x width; weight: channels x k x k; out: n x channels x (height - k +
+// 1) x (width - k + 1), whose width must be at least 8 (a row's last tile overlaps the one
+// before it and writes the same values again).
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void direct_single_channel_conv(const float* in, int64_t n, int64_t height, int64_t width, const float* weight,
+                                const float* bias, int64_t channels, int64_t k, float* out) {
+  const int64_t out_height = height - k + 1, out_width = width - k + 1;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* image = in + i * height * width;
+    float* planes = out + i * channels * out_height * out_width;
+    for (int64_t y = 0; y < out_height; ++y)
+      for (int64_t x = 0; x < out_width; x += 8) {
+        const int64_t x0 = std::min(x, out_width - 8);
+        int64_t c = 0;
+        for (; c + 4 <= channels; c += 4)
+          direct_tile<4>(image, width, weight, bias, k, c, y, x0, planes, out_height, out_width);
+        for (; c < channels; ++c) direct_tile<1>(image, width, weight, bias, k, c, y, x0, planes, out_height, out_width);
+      }
+  }
+}
+
+bool fits_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+  const auto& o = conv.options;
+  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  if (o.in_channels() != 1 || o.groups() != 1 || padding == nullptr || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+    return false;
+  if ((*o.stride())[0] != 1 || (*o.stride())[1] != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) return false;
+  const int64_t k = (*o.kernel_size())[0];
+  if ((*o.kernel_size())[1] != k || !conv.bias.defined()) return false;
+  const int64_t out_width = x.size(3) + 2 * (**padding)[1] - k + 1;
+  return x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && out_width >= 8 &&
+         x.size(2) + 2 * (**padding)[0] - k + 1 >= 1;
+}
+
+}  // namespace
+
+torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
+  if (fits_direct_kernel(x, conv)) {
+    const auto padding = *c10::get<torch::ExpandingArray<2>>(conv.options.padding());
+    const auto input = (padding[0] || padding[1] ? torch::constant_pad_nd(x, {padding[1], padding[1], padding[0], padding[0]}, 0)
+                                                 : x)
+                           .contiguous();
+    const auto weight = conv.weight.contiguous();
+    const auto bias = conv.bias.contiguous();
+    const int64_t k = weight.size(2), n = input.size(0), height = input.size(2), width = input.size(3);
+    auto out = torch::empty({n, weight.size(0), height - k + 1, width - k + 1}, input.options());
+    direct_single_channel_conv(input.data_ptr<float>(), n, height, width, weight.data_ptr<float>(),
+                               bias.data_ptr<float>(), weight.size(0), k, out.data_ptr<float>());
+    return out;
+  }
+  const auto& o = conv.options;
+  if (!x.device().is_cpu() || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) ||
+      !c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
+    return conv.forward(x);
+  const auto padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
+  return torch::conv2d(x.contiguous(torch::MemoryFormat::ChannelsLast),
+                       conv.weight.contiguous(torch::MemoryFormat::ChannelsLast), conv.bias, o.stride(), padding,
+                       o.dilation(), o.groups());
+}
+
+}  // namespace wna

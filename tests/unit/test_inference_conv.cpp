@@ -1,0 +1,45 @@
+// Unit tests of the inference convolutions: the direct single-input-channel kernel and the
+// channels-last path give LibTorch's values (up to float rounding) for the shapes that reach
+// them, including row widths that are not a multiple of 8, channel counts that are not a
+// multiple of 4, padding, and the shapes that must fall back; and the same bits every call.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "wna/models/inference_conv.hpp"
+
+namespace {
+
+struct Case {
+  int64_t in_channels, out_channels, kernel, stride, padding, side;
+};
+
+class InferenceConv : public ::testing::TestWithParam<Case> {};
+
+TEST_P(InferenceConv, MatchesLibTorchAndIsDeterministic) {
+  const Case c = GetParam();
+  torch::manual_seed(12);
+  torch::nn::Conv2d conv(
+      torch::nn::Conv2dOptions(c.in_channels, c.out_channels, c.kernel).stride(c.stride).padding(c.padding));
+  const auto x = torch::randn({5, c.in_channels, c.side, c.side});
+  torch::InferenceMode inference;
+  const auto expected = conv->forward(x);
+  const auto actual = wna::inference_conv2d(x, *conv);
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(actual, expected, 1e-5, 1e-5))
+      << "max difference " << (actual - expected).abs().max().item<float>();
+  EXPECT_TRUE(torch::equal(wna::inference_conv2d(x, *conv), actual));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, InferenceConv,
+    ::testing::Values(Case{1, 20, 5, 1, 0, 28},   // LeNet conv1: direct kernel, rows of 24 = 3 tiles
+                      Case{1, 7, 3, 1, 0, 10},    // rows of exactly 8; 7 channels = 4 + 3 single ones
+                      Case{1, 5, 3, 1, 0, 11},    // rows of 9: the last tile overlaps the first
+                      Case{1, 32, 3, 1, 1, 28},   // simple_cnn conv1: padded input
+                      Case{1, 4, 3, 1, 0, 6},     // rows of 4: too narrow, channels-last fallback
+                      Case{1, 6, 3, 2, 1, 28},    // strided: channels-last fallback
+                      Case{20, 50, 5, 1, 0, 12},  // LeNet conv2: channels-last
+                      Case{3, 8, 3, 2, 1, 9}));   // several channels, strided and padded
+
+}  // namespace
