@@ -1,13 +1,14 @@
 // Spike-triggered sums (see include/wna/accum/sta_accumulator.hpp).
 #include "wna/accum/sta_accumulator.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
-#include <ATen/ops/convolution_backward.h>
 #include <ATen/ops/linalg_vector_norm.h>
 #include <fmt/format.h>
 
+#include "wna/accum/pooled_products.hpp"
 #include "wna/core/error.hpp"
 
 namespace wna {
@@ -57,19 +58,12 @@ void add_whole_input_layer(ExactBuffer& buffer, const StaLayer& layer, const tor
   add_per_unit_rows(buffer, products, layer, [&](int64_t u) { return layer.stimulus_sum_index(u); });
 }
 
-// Channels of maps: activations n x C x H' x W'. Summed over positions, the sum of a x over the
-// receptive field is the weight gradient of a convolution with kernel r and stride `jump`
-// whose output gradient is a (`filter_shape`: C x C_in x r x r); at the chosen position it is
-// a GEMM with that position's input patches.
+// Channels of maps: activations n x C x H' x W', `input` the stimuli through the layer's
+// receptive fields. Summed over positions, the sums of a x are `pooled_products` (from
+// pooled_stimulus_products); at the chosen position they are a GEMM with that position's
+// input patches.
 void add_conv_like_layer(ExactBuffer& buffer, const StaLayer& layer, const torch::Tensor& activation,
-                         const torch::Tensor& stimuli, const torch::Tensor& filter_shape) {
-  const int64_t jump = layer.field.jump;
-  const auto input = receptive_field_input(stimuli, layer);
-  const auto pooled_products =
-      std::get<1>(at::convolution_backward(activation, input, filter_shape, c10::nullopt, {jump, jump}, {0, 0},
-                                           {1, 1}, false, {0, 0}, 1, {false, true, false}))
-          .reshape({layer.units, layer.patch})
-          .contiguous();
+                         const torch::Tensor& input, const torch::Tensor& pooled_products) {
   const auto patches = position_patches(input, layer);
   const auto at_position = activation.select(3, layer.position_x).select(2, layer.position_y);  // n x C
   const auto position_products = torch::mm(at_position.t(), patches).contiguous();
@@ -128,22 +122,40 @@ std::vector<std::string> StaLayout::layer_names() const {
 }
 
 StaAccumulator::StaAccumulator(StaLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {
-  for (const StaLayer& layer : layout_.layers())
-    filter_shapes_.push_back(layer.spatial ? torch::zeros({layer.units, layout_.channels(), layer.field.size,
-                                                           layer.field.size})
-                                           : torch::Tensor());
+  const auto& layers = layout_.layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!layers[i].spatial) continue;
+    const auto same_geometry = [&](const std::vector<size_t>& group) {
+      const StaLayer& other = layers[group.front()];
+      return other.field.size == layers[i].field.size && other.field.jump == layers[i].field.jump &&
+             other.field.start == layers[i].field.start && other.map_height == layers[i].map_height &&
+             other.map_width == layers[i].map_width;
+    };
+    const auto group = std::find_if(spatial_groups_.begin(), spatial_groups_.end(), same_geometry);
+    if (group == spatial_groups_.end())
+      spatial_groups_.push_back({i});
+    else
+      group->push_back(i);
+  }
 }
 
 void StaAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
-  const auto flat_stimuli = stimuli.reshape({stimuli.size(0), -1});
-  for (size_t i = 0; i < layout_.layers().size(); ++i) {
-    const StaLayer& layer = layout_.layers()[i];
-    const auto activation = activations.at(layer.name).to(torch::kFloat32);
-    if (layer.spatial)
-      add_conv_like_layer(buffer_, layer, activation, stimuli, filter_shapes_[i]);
-    else
-      add_whole_input_layer(buffer_, layer, activation, flat_stimuli);
+  const auto& layers = layout_.layers();
+  // Contiguous NCHW (inference convolutions may hand over channels-last maps): the layout the
+  // kernels below are fastest on.
+  auto activation_of = [&](size_t i) { return activations.at(layers[i].name).to(torch::kFloat32).contiguous(); };
+  for (const auto& group : spatial_groups_) {
+    const StaLayer& first = layers[group.front()];
+    const auto input = receptive_field_input(stimuli, first);
+    std::vector<torch::Tensor> maps;
+    for (const size_t i : group) maps.push_back(activation_of(i));
+    const auto products = pooled_stimulus_products(maps, input, first.field.size, first.field.jump);
+    for (size_t k = 0; k < group.size(); ++k)
+      add_conv_like_layer(buffer_, layers[group[k]], maps[k], input, products[k]);
   }
+  const auto flat_stimuli = stimuli.reshape({stimuli.size(0), -1});
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (!layers[i].spatial) add_whole_input_layer(buffer_, layers[i], activation_of(i), flat_stimuli);
   if (++chunks_since_normalize_ == kChunksBetweenNormalizations) {
     buffer_.normalize();
     chunks_since_normalize_ = 0;

@@ -3,8 +3,8 @@
 // activations) are its channels: their sums run over all positions, with x the unit's input
 // patch in receptive-field coordinates (C_in x r x r), and again at one chosen position. Units
 // of any other layer (n x U activations) see the whole input. Each forward chunk's sums come
-// from single-threaded float32 LibTorch kernels (GEMMs; for conv-like layers the weight
-// gradient of a convolution with the receptive field's size and jump) and are added once into
+// from single-threaded float32 kernels (GEMMs; for conv-like layers pooled_stimulus_products,
+// a convolution's weight gradient with the receptive field's size and jump) and are added once into
 // an ExactBuffer, so the totals do not depend on how chunks are spread over workers and ranks.
 #pragma once
 
@@ -97,7 +97,9 @@ class StaAccumulator {
  private:
   StaLayout layout_;
   ExactBuffer buffer_;
-  std::vector<torch::Tensor> filter_shapes_;  // per layer; conv-like: a C x C_in x r x r tensor
+  // Conv-like layers grouped by receptive field and map size (indices into layout_.layers()):
+  // each group's pooled products come from one pooled_stimulus_products call.
+  std::vector<std::vector<size_t>> spatial_groups_;
   int64_t chunks_since_normalize_ = 0;
 };
 
