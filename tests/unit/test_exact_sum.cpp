@@ -184,5 +184,25 @@ TEST(ExactSum, ClearZeroesEverySum) {
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(buffer.value(i), 0.0);
 }
 
+TEST(ExactSum, AddRowRoundsHalfwayValuesToEvenLikeAdd) {
+  // k * 2^-33 is exactly halfway between two fixed-point steps for odd k; rows of 8 and more
+  // take the vector path where the CPU has one, which must round as std::llrint does.
+  std::vector<float> row;
+  for (int k = -40; k <= 40; ++k) row.push_back(static_cast<float>(std::ldexp(2 * k + 1, -33)));
+  row.push_back(1.0e9f);
+  row.push_back(-2.0e9f);
+  ExactBuffer by_row(row.size()), squares(row.size()), by_value(row.size()), squared_values(row.size());
+  by_row.add_row(0, row.data(), row.size());
+  squares.add_row_squared(0, row.data(), row.size());
+  for (size_t j = 0; j < row.size(); ++j) {
+    by_value.add(j, row[j]);
+    squared_values.add(j, static_cast<double>(row[j]) * row[j]);
+  }
+  EXPECT_EQ(limbs(by_row), limbs(by_value));
+  EXPECT_EQ(limbs(squares), limbs(squared_values));
+  EXPECT_EQ(by_row.value(40), 0.0);  // 2^-33 rounds to 0 (even), not to one step
+  EXPECT_EQ(by_row.value(41), std::ldexp(2.0, -32));  // 3 x 2^-33 rounds to 2 steps
+}
+
 }  // namespace
 }  // namespace wna
