@@ -1,11 +1,16 @@
-// Helpers shared by the tests: where the data and scratch directories are.
+// Helpers shared by the tests: where the data and scratch directories are, and the check that
+// an action fails with a usage error naming what it should.
 #pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
-#include <unistd.h>
+#include "wna/core/error.hpp"
 
 namespace wna::test {
 
@@ -22,6 +27,19 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// Runs `action`, expecting a wna::UsageError whose message contains every one of `fragments`.
+template <typename Action>
+void expect_usage_error(Action&& action, const std::vector<std::string>& fragments) {
+  try {
+    action();
+    ADD_FAILURE() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    for (const auto& fragment : fragments)
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
+  }
 }
 
 }  // namespace wna::test

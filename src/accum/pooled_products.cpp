@@ -4,34 +4,19 @@
 #include "wna/accum/pooled_products.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include <ATen/ops/cat.h>
-
 #include <ATen/ops/convolution_backward.h>
 
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector values passed between inlined helpers only
+#include "wna/core/vector8.hpp"
 
 namespace wna {
 namespace {
 
-using Floats8 = float __attribute__((vector_size(32)));
-
-inline Floats8 load8(const float* p) {
-  Floats8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline float horizontal_sum(const Floats8& v) {
-  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
-}
-
-// The image seen by the kernel: vectors run along a map row. Per
-// column phase p < jump, the image's columns p, p + jump, ... are copied into rows of
-// `phase_width` values (zero beyond the image), so the pixels under 8 neighbouring positions
-// are contiguous for every tap.
+// The image seen by the kernel: vectors run along a map row. Per column phase p < jump, the
+// image's columns p, p + jump, ... are copied into rows of `phase_width` values (zero beyond
+// the image), so the pixels under 8 neighbouring positions are contiguous for every tap.
 struct ImageView {
   const float* maps;  // C x H' x W'
   int64_t map_height, map_width;

@@ -4,24 +4,13 @@
 #include "wna/models/inference_conv.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include <torch/nn/functional/conv.h>
 
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector values passed between inlined helpers only
+#include "wna/core/vector8.hpp"
 
 namespace wna {
 namespace {
-
-using Floats8 = float __attribute__((vector_size(32)));
-
-inline Floats8 load8(const float* p) {
-  Floats8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline void store8(float* p, const Floats8& v) { std::memcpy(p, &v, sizeof v); }
 
 // Output row y, columns [x0, x0 + 8), channels [c0, c0 + Channels) of one image: bias plus
 // the taps in row-major order, accumulated in registers.

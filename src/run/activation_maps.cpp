@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,12 +15,6 @@ namespace wna {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::vector<double> range(int64_t n) {
-  std::vector<double> values(static_cast<size_t>(n));
-  std::iota(values.begin(), values.end(), 0.0);
-  return values;
-}
 
 // Rows [begin, end) of the classes' mean activations of `layer`: sum / count, NaN where a
 // class was never predicted.
@@ -89,12 +82,12 @@ void write_activation_maps(ArchiveWriter& archive, const ActivationMapAccumulato
     std::vector<std::string> axes{"class"};
     dims.insert(dims.end(), layer.shape.begin(), layer.shape.end());
     if (layer.shape.size() == 3) {
-      archive.define_axis(layer.name + "_channel", range(layer.shape[0]));
-      archive.define_axis(layer.name + "_y", range(layer.shape[1]));
-      archive.define_axis(layer.name + "_x", range(layer.shape[2]));
+      archive.define_axis(layer.name + "_channel", index_axis(layer.shape[0]));
+      archive.define_axis(layer.name + "_y", index_axis(layer.shape[1]));
+      archive.define_axis(layer.name + "_x", index_axis(layer.shape[2]));
       axes.insert(axes.end(), {layer.name + "_channel", layer.name + "_y", layer.name + "_x"});
     } else {
-      archive.define_axis(layer.name + "_unit", range(layer.shape[0]));
+      archive.define_axis(layer.name + "_unit", index_axis(layer.shape[0]));
       axes.push_back(layer.name + "_unit");
     }
     const auto means = class_means(maps, layer, begin, end);
@@ -104,23 +97,21 @@ void write_activation_maps(ArchiveWriter& archive, const ActivationMapAccumulato
       const auto masked = rows.masked_fill(defined.logical_not().unsqueeze(1), kNaN).contiguous();
       of_images.assign(masked.data_ptr<double>(), masked.data_ptr<double>() + masked.numel());
     }
-    static const double kNoRows = 0;
     archive.write({group + "/mean_by_predicted_class", dims, axes,
                    "mean activation over the noise samples predicted as each class; NaN for classes never predicted"},
-                  means.empty() ? &kNoRows : means.data(), begin, end);
+                  rows_or_none(means), begin, end);
     archive.write({group + "/of_classification_image", dims, axes,
                    "activation for each class's classification image (class-average stimulus) as input; NaN where "
                    "the class was never predicted"},
-                  of_images.empty() ? &kNoRows : of_images.data(), begin, end);
-    static const int64_t kNoCounts = 0;
+                  rows_or_none(of_images), begin, end);
     archive.write({group + "/count", {classes}, {"class"}, "noise samples predicted as each class"},
-                  counts.empty() ? &kNoCounts : counts.data(), begin, end);
+                  rows_or_none(counts), begin, end);
     std::vector<double> sums;
     for (int64_t c = begin; c < end; ++c)
       for (int64_t f = 0; f < layer.features; ++f)
         sums.push_back(maps.buffer().value(ActivationMapLayout::sum_index(layer, c) + static_cast<size_t>(f)));
     archive.write({group + "/sum", dims, axes, "raw: sum of the activation over the samples predicted as each class"},
-                  sums.empty() ? &kNoRows : sums.data(), begin, end);
+                  rows_or_none(sums), begin, end);
   }
   archive.set_attribute("/activations", "gamma", gamma);
 }

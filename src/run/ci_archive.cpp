@@ -1,7 +1,6 @@
 // Classification-image datasets of the archive (layout: docs/archive.md).
 #include "wna/run/ci_archive.hpp"
 
-#include <numeric>
 
 namespace wna {
 namespace {
@@ -24,16 +23,11 @@ void write_tensor(ArchiveWriter& archive, const std::string& name, const torch::
 
 void define_class_image_axes(ArchiveWriter& archive, const ModelSpec& spec, const std::vector<double>& gammas,
                              const torch::Tensor& stage_samples) {
-  auto range = [](int64_t n) {
-    std::vector<double> values(static_cast<size_t>(n));
-    std::iota(values.begin(), values.end(), 0.0);
-    return values;
-  };
   archive.define_axis("gamma", gammas);
   archive.define_axis("class", spec.class_names);
-  archive.define_axis("channel", range(spec.channels));
-  archive.define_axis("y", range(spec.height));
-  archive.define_axis("x", range(spec.width));
+  archive.define_axis("channel", index_axis(spec.channels));
+  archive.define_axis("y", index_axis(spec.height));
+  archive.define_axis("x", index_axis(spec.width));
   const auto samples = stage_samples.to(torch::kFloat64).contiguous();
   archive.define_axis("stage_samples", std::vector<double>(samples.data_ptr<double>(),
                                                            samples.data_ptr<double>() + samples.numel()));

@@ -2,24 +2,11 @@
 #include "wna/run/microstimulation_archive.hpp"
 
 #include <cmath>
-#include <numeric>
 
 namespace wna {
 namespace {
 
 const std::string kGroup = "/microstimulation";
-
-std::vector<double> range(int64_t n) {
-  std::vector<double> values(static_cast<size_t>(n));
-  std::iota(values.begin(), values.end(), 0.0);
-  return values;
-}
-
-template <typename T>
-const T* rows_of(const std::vector<T>& rows) {
-  static const T kNoRows{};
-  return rows.empty() ? &kNoRows : rows.data();
-}
 
 }  // namespace
 
@@ -32,7 +19,7 @@ void write_microstimulation(ArchiveWriter& archive, const MicrostimulationPlan& 
   for (const auto& layer : plan.layers) names.push_back(layer.name);
   archive.define_axis("microstimulation_layer", names);
   archive.define_axis("direction", std::vector<std::string>{"inhibitory", "excitatory"});
-  archive.define_axis("microstimulation_step", range(steps));
+  archive.define_axis("microstimulation_step", index_axis(steps));
   archive.define_axis("microstimulation_weight", plan.weights);
 
   const auto [begin, end] = owned_rows(layers, rank, ranks);
@@ -54,24 +41,24 @@ void write_microstimulation(ArchiveWriter& archive, const MicrostimulationPlan& 
   archive.write({kGroup + "/fraction_predicted", dims, axes,
                  "fraction of the stimuli (1 - w) noise + w image of class c predicted as c with the layer's biases "
                  "shifted k steps in the direction"},
-                rows_of(fractions), begin, end);
+                rows_or_none(fractions), begin, end);
   archive.write({kGroup + "/predicted_as_target", dims, axes, "raw: number of those stimuli predicted as c"},
-                rows_of(hits), begin, end);
+                rows_or_none(hits), begin, end);
 
   const auto [class_begin, class_end] = owned_rows(classes, rank, ranks);
   std::vector<int64_t> images;
   for (int64_t c = class_begin; c < class_end; ++c) images.push_back(plan.target_images[static_cast<size_t>(c)].size(0));
   archive.write({kGroup + "/images", {classes}, {"class"}, "test images of each class used per weight (and cell)"},
-                rows_of(images), class_begin, class_end);
+                rows_or_none(images), class_begin, class_end);
 
   for (const auto& layer : plan.layers) {
     const std::string group = kGroup + "/" + layer.name;
     const std::string unit_axis = layer.name + (layer.conv ? "_channel" : "_unit");
-    archive.define_axis(unit_axis, range(layer.units));
+    archive.define_axis(unit_axis, index_axis(layer.units));
     auto put = [&](const std::string& name, const torch::Tensor& values, const std::string& description) {
       const auto rows = values.slice(0, class_begin, class_end).contiguous();
       const std::vector<double> data(rows.data_ptr<double>(), rows.data_ptr<double>() + rows.numel());
-      archive.write({group + "/" + name, {classes, layer.units}, {"class", unit_axis}, description}, rows_of(data),
+      archive.write({group + "/" + name, {classes, layer.units}, {"class", unit_axis}, description}, rows_or_none(data),
                     class_begin, class_end);
     };
     put("mean_activation", layer.mean_activation,

@@ -1,20 +1,12 @@
 // STA datasets of the archive (see include/wna/run/sta_archive.hpp).
 #include "wna/run/sta_archive.hpp"
 
-#include <numeric>
-
 #include "wna/run/sta_statistics.hpp"
 
 namespace wna {
 namespace {
 
 const std::string kGroup = "/sta";
-
-std::vector<double> range(int64_t n) {
-  std::vector<double> values(static_cast<size_t>(n));
-  std::iota(values.begin(), values.end(), 0.0);
-  return values;
-}
 
 // Writes one layer's datasets; every rank calls with the same layer, writing its own units.
 class LayerWriter {
@@ -23,10 +15,10 @@ class LayerWriter {
               const StaLayout& layout)
       : archive_(archive), layer_(layer), statistics_(statistics), group_(kGroup + "/" + layer.name) {
     unit_axis_ = layer.name + (layer.spatial ? "_channel" : "_unit");
-    archive_.define_axis(unit_axis_, range(layer.units));
+    archive_.define_axis(unit_axis_, index_axis(layer.units));
     if (layer.spatial) {
-      archive_.define_axis(layer.name + "_rf_y", range(layer.field.size));
-      archive_.define_axis(layer.name + "_rf_x", range(layer.field.size));
+      archive_.define_axis(layer.name + "_rf_y", index_axis(layer.field.size));
+      archive_.define_axis(layer.name + "_rf_x", index_axis(layer.field.size));
       stimulus_dims_ = {layer.units, layout.channels(), layer.field.size, layer.field.size};
       stimulus_axes_ = {unit_axis_, "channel", layer.name + "_rf_y", layer.name + "_rf_x"};
     } else {
@@ -64,9 +56,8 @@ class LayerWriter {
  private:
   void put(const std::string& name, const std::vector<double>& rows, std::vector<int64_t> dims,
            std::vector<std::string> axes, const std::string& description) {
-    static const double kNoRows = 0;
     archive_.write({group_ + "/" + name, std::move(dims), std::move(axes), description},
-                   rows.empty() ? &kNoRows : rows.data(), statistics_.first_unit, statistics_.end_unit);
+                   rows_or_none(rows), statistics_.first_unit, statistics_.end_unit);
   }
   void put_unit(const std::string& name, const std::vector<double>& rows, const std::string& description) {
     put(name, rows, {layer_.units}, {unit_axis_}, description);
@@ -88,21 +79,25 @@ void set_layer_attributes(ArchiveWriter& archive, const StaLayer& layer, int64_t
   archive.set_attribute(group, "kind", layer.kind);
   archive.set_attribute(group, "count", samples * layer.map_height * layer.map_width);
   if (!layer.spatial) return;
+  archive.set_attribute(group, "map_height", layer.map_height);
+  archive.set_attribute(group, "map_width", layer.map_width);
+  archive.set_attribute(group, "position_count", samples);
+  set_receptive_field_attributes(archive, group, layer);
+}
+
+}  // namespace
+
+void set_receptive_field_attributes(ArchiveWriter& archive, const std::string& group, const StaLayer& layer) {
   const std::vector<std::pair<std::string, int64_t>> geometry{
-      {"map_height", layer.map_height},
-      {"map_width", layer.map_width},
       {"receptive_field_size", layer.field.size},
       {"receptive_field_jump", layer.field.jump},
       {"receptive_field_start", layer.field.start},
       {"position_y", layer.position_y},
       {"position_x", layer.position_x},
       {"position_origin_y", layer.field.start + layer.position_y * layer.field.jump},
-      {"position_origin_x", layer.field.start + layer.position_x * layer.field.jump},
-      {"position_count", samples}};
+      {"position_origin_x", layer.field.start + layer.position_x * layer.field.jump}};
   for (const auto& [name, value] : geometry) archive.set_attribute(group, name, value);
 }
-
-}  // namespace
 
 void write_sta(ArchiveWriter& archive, const StaAccumulator& sta, double gamma, int64_t samples, Network& network,
                int rank, int ranks) {

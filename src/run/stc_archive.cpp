@@ -2,8 +2,8 @@
 #include "wna/run/stc_archive.hpp"
 
 #include <algorithm>
-#include <numeric>
 
+#include "wna/run/sta_archive.hpp"
 #include "wna/run/stc_statistics.hpp"
 #include "wna/run/unit_sharding.hpp"
 
@@ -37,12 +37,6 @@ struct LayerRows {
   }
 };
 
-template <typename T>
-const T* rows_of(const std::vector<T>& rows) {
-  static const T kNoRows{};
-  return rows.empty() ? &kNoRows : rows.data();
-}
-
 void write_layer(ArchiveWriter& archive, const StcAccumulator& stc, const std::vector<StcUnit>& units,
                  int64_t samples, int64_t components, int rank, int ranks) {
   const StcLayout& layout = stc.layout();
@@ -65,10 +59,8 @@ void write_layer(ArchiveWriter& archive, const StcAccumulator& stc, const std::v
   std::vector<int64_t> patch_dims;
   std::vector<std::string> patch_axes;
   if (layer.spatial) {
-    std::vector<double> field(static_cast<size_t>(layer.field.size));
-    std::iota(field.begin(), field.end(), 0.0);
-    archive.define_axis(layer.name + "_rf_y", field);
-    archive.define_axis(layer.name + "_rf_x", field);
+    archive.define_axis(layer.name + "_rf_y", index_axis(layer.field.size));
+    archive.define_axis(layer.name + "_rf_x", index_axis(layer.field.size));
     patch_dims = {layout.channels(), layer.field.size, layer.field.size};
     patch_axes = {"channel", layer.name + "_rf_y", layer.name + "_rf_x"};
   } else {
@@ -88,7 +80,7 @@ void write_layer(ArchiveWriter& archive, const StcAccumulator& stc, const std::v
   };
   auto put = [&](const std::string& name, const auto& values, std::pair<std::vector<int64_t>, std::vector<std::string>> shape,
                  const std::string& description) {
-    archive.write({group + "/" + name, shape.first, shape.second, description}, rows_of(values), begin, end);
+    archive.write({group + "/" + name, shape.first, shape.second, description}, rows_or_none(values), begin, end);
   };
   put("unit", rows.unit, with({}, {}, false), "index of the unit in its layer (channel for conv-like layers)");
   put("sum_activation", rows.sum_activation, with({}, {}, false), "raw: sum of the unit's activation A");
@@ -117,16 +109,7 @@ void write_layer(ArchiveWriter& archive, const StcAccumulator& stc, const std::v
   archive.set_attribute(group, "kind", layer.kind);
   archive.set_attribute(group, "count", samples);
   archive.set_attribute(group, "shuffles", shuffles);
-  if (!layer.spatial) return;
-  const std::vector<std::pair<std::string, int64_t>> geometry{
-      {"receptive_field_size", layer.field.size},
-      {"receptive_field_jump", layer.field.jump},
-      {"receptive_field_start", layer.field.start},
-      {"position_y", layer.position_y},
-      {"position_x", layer.position_x},
-      {"position_origin_y", layer.field.start + layer.position_y * layer.field.jump},
-      {"position_origin_x", layer.field.start + layer.position_x * layer.field.jump}};
-  for (const auto& [name, value] : geometry) archive.set_attribute(group, name, value);
+  if (layer.spatial) set_receptive_field_attributes(archive, group, layer);
 }
 
 }  // namespace

@@ -29,19 +29,7 @@ std::string write_file(const fs::path& path, const std::string& text) {
   return path.string();
 }
 
-// Runs `action`, expecting a wna::UsageError whose message contains every one of `fragments`.
-template <typename Action>
-void expect_usage_error(Action&& action, std::initializer_list<std::string> fragments) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a UsageError";
-  } catch (const UsageError& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos)
-          << "message '" << message << "' lacks '" << fragment << "'";
-  }
-}
+using test::expect_usage_error;
 
 // Two sections with one key of every type.
 ConfigSchema small_schema() {

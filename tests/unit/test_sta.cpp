@@ -15,6 +15,7 @@
 
 #include <torch/torch.h>
 
+#include "test_support.hpp"
 #include "wna/accum/sta_accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
@@ -109,15 +110,7 @@ torch::Tensor row(const std::vector<double>& values, int64_t unit, int64_t patch
 
 std::vector<int64_t> limbs(const ExactBuffer& buffer) { return {buffer.limbs(), buffer.limbs() + buffer.limb_count()}; }
 
-void expect_usage_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a UsageError";
-  } catch (const UsageError& e) {
-    for (const auto& fragment : fragments)
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "'" << fragment << "' not in: " << e.what();
-  }
-}
+using test::expect_usage_error;
 
 // ---------------------------------------------------------------------------------------------
 // The [sta] keys resolved against a model

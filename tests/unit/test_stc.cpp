@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include "test_support.hpp"
 #include "wna/accum/stc_accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
@@ -107,15 +108,7 @@ std::unique_ptr<NoisePipeline> run_rank(Network& network, const RunSettings& s, 
 
 std::vector<int64_t> limbs(const ExactBuffer& buffer) { return {buffer.limbs(), buffer.limbs() + buffer.limb_count()}; }
 
-void expect_usage_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a UsageError";
-  } catch (const UsageError& e) {
-    for (const auto& fragment : fragments)
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "'" << fragment << "' not in: " << e.what();
-  }
-}
+using test::expect_usage_error;
 
 TEST(StcGroundTruth, PlantedEnergyUnitShowsItsTwoFiltersAsTheSignificantPairAt20000Samples) {
   torch::manual_seed(5);

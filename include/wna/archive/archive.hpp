@@ -45,6 +45,20 @@ class ArchiveWriter {
   virtual const std::string& path() const = 0;
 };
 
+// The coordinates 0, 1, ..., n - 1 of an index axis.
+inline std::vector<double> index_axis(int64_t n) {
+  std::vector<double> values(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) values[static_cast<size_t>(i)] = static_cast<double>(i);
+  return values;
+}
+
+// `rows`' data for ArchiveWriter::write, or a valid pointer when this rank owns no rows.
+template <typename T>
+const T* rows_or_none(const std::vector<T>& rows) {
+  static const T kNone{};
+  return rows.empty() ? &kNone : rows.data();
+}
+
 // Rows [begin, end) of `rows` that `rank` of `ranks` owns: a contiguous, balanced share.
 std::pair<int64_t, int64_t> owned_rows(int64_t rows, int rank, int ranks);
 

@@ -5,12 +5,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "wna/accum/sta_accumulator.hpp"
 #include "wna/archive/archive.hpp"
 #include "wna/models/network.hpp"
 
 namespace wna {
+
+// Collective. The geometry attributes of conv-like `layer` on `group`: receptive_field_size,
+// _jump, _start, position_y, position_x and position_origin_y/x (docs/archive.md).
+void set_receptive_field_attributes(ArchiveWriter& archive, const std::string& group, const StaLayer& layer);
 
 // Collective. `sta` holds on each rank the reduced sums of the units it owns
 // (reduce_sta_to_owners); `samples` samples were accumulated at gamma value `gamma`. Needs the
