@@ -247,11 +247,13 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
   if (root)
     fmt::print("wna_mpi: {} samples x {} gamma values on {} ranks, model {} ({}), output {}\n", s.samples,
                s.gammas.size(), mpi.size(), p.network->spec().architecture, s.model_file, s.output);
+  double last_fraction = 0;
   pipeline.run(my_blocks, timer, [&](double fraction) {
-    if (!root || s.progress_seconds <= 0) return;
+    if (!root || s.progress_seconds <= 0 || fraction <= last_fraction) return;
     const auto now = Clock::now();
     if (std::chrono::duration<double>(now - last_report).count() < s.progress_seconds && fraction < 1.0) return;
     last_report = now;
+    last_fraction = fraction;
     const double elapsed = std::chrono::duration<double>(now - started).count();
     const double images = fraction * static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size()));
     fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {:.0f} images/s, ETA {:.0f} s\n",
