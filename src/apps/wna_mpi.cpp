@@ -7,6 +7,9 @@
 // exact reduction (STA unit grid: reduce-scatter) -> statistics -> collective archive write ->
 // summary.
 #include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
 #include <ctime>
 #include <sys/resource.h>
 #include <iostream>
@@ -29,9 +32,11 @@
 #include "wna/run/microstimulation.hpp"
 #include "wna/run/microstimulation_archive.hpp"
 #include "wna/run/block_plan.hpp"
+#include "wna/run/checkpoint.hpp"
 #include "wna/run/ci_archive.hpp"
 #include "wna/run/ci_statistics.hpp"
 #include "wna/run/noise_pipeline.hpp"
+#include "wna/run/resumable_run.hpp"
 #include "wna/run/run_config.hpp"
 #include "wna/run/sta_archive.hpp"
 #include "wna/run/sta_layers.hpp"
@@ -60,6 +65,8 @@ struct Prepared {
   wna::StcLayout stc;     // units whose STCs are computed (empty: none)
   wna::ActivationMapLayout maps;  // layers whose mean activation maps are kept (empty: none)
   wna::MicrostimulationPlan microstimulation;  // empty: none
+  std::string fingerprint;                     // run.checkpoint set: run_fingerprint
+  std::optional<wna::RunState> resumed;        // the checkpoint found at run.checkpoint, if any
 
   // A fresh copy of the model (microstimulation workers shift biases in their own copy).
   std::shared_ptr<wna::Network> load_network_copy() const {
@@ -90,7 +97,7 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}, {}, {}};
+  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}, {}, {}, {}, {}};
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
@@ -125,6 +132,13 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     const auto train = load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(dataset, "train", s.data_dir); });
     const auto test = load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(dataset, "test", s.data_dir); });
     p.microstimulation = wna::plan_microstimulation(*p.network, s, train, test);
+  }
+  if (!s.checkpoint.empty()) {
+    p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(s); });
+    if (std::filesystem::exists(s.checkpoint)) {
+      p.resumed = load_for_key("run.checkpoint", s.checkpoint, [&] { return wna::load_checkpoint(s.checkpoint); });
+      wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint);
+    }
   }
   if (s.threads == 0) {
     int node_ranks = 1;
@@ -203,7 +217,7 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
-void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time);
+int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time);
 
 int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   const bool root = mpi.is_root();
@@ -223,7 +237,7 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
     return wna::kExitOk;
   }
   try {
-    compute_and_write(p, mpi, start_time);
+    return compute_and_write(p, mpi, start_time);
   } catch (const std::exception& e) {
     // Past validation, a failure may hit one rank only: stop them all rather than hang.
     // The archive is still under its temporary name; nothing existing is touched.
@@ -233,22 +247,27 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   return wna::kExitOk;
 }
 
-void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time) {
+int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time) {
   const bool root = mpi.is_root();
   const auto& s = p.settings;
 
   const wna::BlockPlan plan(s.samples, s.block_size);
-  const auto my_blocks = plan.blocks_of_rank(mpi.rank(), mpi.size());
+  const auto my_blocks = wna::remaining_blocks_of_rank(plan, p.resumed, mpi.rank(), mpi.size());
   const wna::StimulusMixer mixer(p.signals);
   wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta, p.stc, p.maps);
   wna::PhaseTimer timer;
   const auto started = Clock::now();
   auto last_report = started;
-  if (root)
+  if (root) {
     fmt::print("wna_mpi: {} samples x {} gamma values on {} ranks, model {} ({}), output {}\n", s.samples,
                s.gammas.size(), mpi.size(), p.network->spec().architecture, s.model_file, s.output);
+    if (p.resumed)
+      fmt::print("wna_mpi: resuming from checkpoint {}: {} of {} blocks done\n", s.checkpoint,
+                 p.resumed->completed_blocks.size(), plan.blocks());
+  }
   double last_fraction = 0;
-  pipeline.run(my_blocks, timer, [&](double fraction) {
+  const bool finished = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, mpi.comm(), timer,
+                                           [&](double fraction) {
     if (!root || s.progress_seconds <= 0 || fraction <= last_fraction) return;
     const auto now = Clock::now();
     if (std::chrono::duration<double>(now - last_report).count() < s.progress_seconds && fraction < 1.0) return;
@@ -261,6 +280,12 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
                elapsed / fraction - elapsed);
     std::fflush(stdout);
   });
+  if (!finished) {
+    if (root)
+      fmt::print("wna_mpi: stopped by signal {}: checkpoint {} holds the blocks done so far; run the same command "
+                 "again (any rank count) to resume\n", wna::stop_signal() ? wna::stop_signal() : SIGTERM, s.checkpoint);
+    return wna::kExitCheckpointed;
+  }
 
   wna::ExactBuffer microstimulation_counts;
   if (!p.microstimulation.empty()) {
@@ -335,6 +360,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
     archive->set_attribute("/", "ranks", static_cast<int64_t>(mpi.size()));
     archive->set_attribute("/", "model_test_accuracy", spec.test_accuracy);
     archive->commit();
+    if (!s.checkpoint.empty() && root) std::remove(s.checkpoint.c_str());  // the archive supersedes it
   }
   const std::string summary = wna::phase_summary(timer, mpi.comm());
   rusage usage{};
@@ -353,6 +379,7 @@ void compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std:
                  microstimulation_seconds);
     fmt::print("peak memory: {:.1f} MiB (largest rank)\n", static_cast<double>(peak_kib) / 1024.0);
   }
+  return wna::kExitOk;
 }
 
 }  // namespace

@@ -38,6 +38,13 @@ ConfigSchema run_schema() {
   add("run", {.key = "reducer", .type = KeyType::Text, .default_value = "mpi",
               .help = "reduction of the exact accumulators: MPI, or NCCL on each rank's GPU (builds with "
                       "-DWNA_WITH_NCCL=ON)", .choices = {"mpi", "nccl"}});
+  add("run", {.key = "checkpoint", .type = KeyType::Text, .default_value = "",
+              .help = "checkpoint file: written every checkpoint_blocks blocks per rank and on SIGTERM/SIGUSR1 "
+                      "(then exit 3); an existing one of the same run is resumed, on any rank count; removed when "
+                      "the archive is complete; empty: no checkpoints"});
+  add("run", {.key = "checkpoint_blocks", .type = KeyType::Integer, .default_value = "100",
+              .help = "blocks per rank between checkpoints (and between checks for a stop signal)",
+              .min = 1, .max = 1e9});
   add("run", {.key = "progress_seconds", .type = KeyType::Real, .default_value = "10",
               .help = "interval of rank 0's progress lines (0: none)", .min = 0});
   add("model", {.key = "file", .type = KeyType::Text, .default_value = "models/lenet_mnist_demo.pt",
@@ -114,6 +121,8 @@ RunSettings run_settings(const Config& config) {
   s.overwrite = config.boolean("run.overwrite");
   s.progress_seconds = config.real("run.progress_seconds");
   s.reducer = config.text("run.reducer");
+  s.checkpoint = config.text("run.checkpoint");
+  s.checkpoint_blocks = config.integer("run.checkpoint_blocks");
 #ifndef WNA_WITH_NCCL
   if (s.reducer == "nccl")
     throw UsageError("run.reducer = 'nccl': this wna was built without NCCL; rebuild with -DWNA_WITH_NCCL=ON "
@@ -166,6 +175,13 @@ RunSettings run_settings(const Config& config) {
     throw UsageError(fmt::format("run.output = '{}': directory {} does not exist", s.output, directory.string()));
   if (access(directory.c_str(), W_OK) != 0)
     throw UsageError(fmt::format("run.output = '{}': directory {} is not writable", s.output, directory.string()));
+  if (!s.checkpoint.empty()) {
+    const fs::path checkpoint_directory = fs::absolute(s.checkpoint).parent_path();
+    if (fs::is_directory(s.checkpoint) || !fs::is_directory(checkpoint_directory) ||
+        access(checkpoint_directory.c_str(), W_OK) != 0)
+      throw UsageError(fmt::format("run.checkpoint = '{}': expected a file path in an existing, writable directory",
+                                   s.checkpoint));
+  }
   return s;
 }
 

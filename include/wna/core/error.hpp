@@ -22,5 +22,6 @@ class UsageError : public Error {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitCheckpointed = 3;  // stopped by a signal after writing a checkpoint
 
 }  // namespace wna

@@ -41,6 +41,10 @@ class NoisePipeline {
   StaAccumulator& sta() { return sta_; }
   StcAccumulator& stc() { return stc_; }
   ActivationMapAccumulator& activation_maps() { return maps_; }
+  // Every accumulator's exact buffer, in a fixed order (for checkpoints).
+  std::vector<ExactBuffer*> buffers() {
+    return {&class_images_.buffer(), &sta_.buffer(), &stc_.buffer(), &maps_.buffer()};
+  }
 
  private:
   Network& network_;

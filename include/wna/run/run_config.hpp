@@ -48,6 +48,8 @@ struct RunSettings {
   bool overwrite = false;
   double progress_seconds = 10;
   std::string reducer = "mpi";  // "mpi" or "nccl"
+  std::string checkpoint;       // checkpoint file; empty: none
+  int64_t checkpoint_blocks = 100;  // blocks per rank between checkpoints
   // [model]
   std::string model_file;
   std::string model_format;     // "wna" or "torchscript"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Checkpoints: a run on 2 ranks stopped by SIGUSR1 (Slurm's warning signal) writes its
+# checkpoint and exits 3 without an archive; a checkpoint of another run (other seed) or a
+# corrupted one is a usage error that changes nothing; the same command on 3 ranks resumes,
+# writes the archive and removes the checkpoint; and that archive is bitwise identical to an
+# uninterrupted run on 1 rank.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+train_tiny_model
+
+CONFIG="$SCRATCH/checkpointed.ini"
+CHECKPOINT="$SCRATCH/run.checkpoint"
+write_run_config "$CONFIG" "$SCRATCH/unused.h5" "[gamma]" "values = 0, 0.3"
+sed -i -e 's/^samples = .*/samples = 400000/' -e "s|^threads = .*|threads = 1\ncheckpoint = $CHECKPOINT\ncheckpoint_blocks = 1|" \
+  "$CONFIG"
+
+"$MPIEXEC" -n 2 --oversubscribe "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/resumed.h5" \
+  >"$CAPTURE/stopped.log" 2>&1 &
+launcher=$!
+for _ in $(seq 1 400); do
+  [[ -f "$CHECKPOINT" ]] && break
+  sleep 0.05
+done
+[[ -f "$CHECKPOINT" ]] || fail "no checkpoint appeared: $(cat "$CAPTURE/stopped.log")"
+kill -USR1 "$launcher"
+code=0
+wait "$launcher" || code=$?
+((code == 3)) || fail "a stopped run should exit 3, got $code: $(cat "$CAPTURE/stopped.log")"
+grep -q "stopped by signal 10: checkpoint $CHECKPOINT" "$CAPTURE/stopped.log" ||
+  fail "no stop message: $(cat "$CAPTURE/stopped.log")"
+[[ -f "$CHECKPOINT" && ! -e "$SCRATCH/resumed.h5" ]] || fail "expected a checkpoint and no archive"
+echo "ok: SIGUSR1 -> checkpoint, exit 3, no archive"
+
+expect_usage_error "run.checkpoint" "belongs to another run" "run.seed = 1" "run.seed = 99" -- \
+  "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/other.h5" --set run.seed=99
+printf 'not a checkpoint\n' >"$SCRATCH/corrupt.checkpoint"
+expect_usage_error "run.checkpoint" "not a wna checkpoint" -- \
+  "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/other.h5" --set "run.checkpoint=$SCRATCH/corrupt.checkpoint"
+echo "ok: another run's or a corrupted checkpoint is a usage error and changes nothing"
+
+"$MPIEXEC" -n 3 --oversubscribe "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/resumed.h5" \
+  >"$CAPTURE/resumed.log" 2>&1 || fail "resuming failed: $(cat "$CAPTURE/resumed.log")"
+grep -q "resuming from checkpoint $CHECKPOINT" "$CAPTURE/resumed.log" || fail "did not resume"
+[[ ! -e "$CHECKPOINT" ]] || fail "the checkpoint should be removed once the archive is complete"
+"$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/straight.h5" --set run.checkpoint= >"$CAPTURE/straight.log" 2>&1 ||
+  fail "the uninterrupted run failed: $(cat "$CAPTURE/straight.log")"
+"$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/compare_archives.py" "$SCRATCH/resumed.h5" "$SCRATCH/straight.h5" \
+  >"$CAPTURE/compare.log" 2>&1 || fail "resumed and uninterrupted archives differ: $(cat "$CAPTURE/compare.log")"
+echo "ok: stopped on 2 ranks, resumed on 3 = uninterrupted on 1 ($(cat "$CAPTURE/compare.log"))"
