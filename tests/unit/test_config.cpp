@@ -349,5 +349,25 @@ TEST(ConfigDocs, EveryRunAndTrainingKeyIsDocumented) {
           << "`" << spec.name() << "` is not in " << docs;
 }
 
+TEST(ShippedConfigs, EveryConfigInConfigsResolvesAgainstItsProgramsSchema) {
+  // configs/train/*.ini are wna_train's, the others wna_mpi's. Keys naming files that must
+  // exist (models trained elsewhere) point at the config itself, which does.
+  const char* source = std::getenv("WNA_SOURCE_DIR");
+  const fs::path configs = fs::path(source ? source : ".") / "configs";
+  ASSERT_TRUE(fs::is_directory(configs)) << configs;
+  int checked = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(configs)) {
+    if (entry.path().extension() != ".ini") continue;
+    const bool training = entry.path().parent_path().filename() == "train";
+    const ConfigSchema schema = training ? training_schema() : run_schema();
+    std::vector<std::string> overrides;
+    for (const auto& spec : schema)
+      if (spec.must_exist) overrides.push_back(spec.name() + "=" + entry.path().string());
+    EXPECT_NO_THROW(resolve_config(schema, entry.path().string(), overrides)) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+}
+
 }  // namespace
 }  // namespace wna
