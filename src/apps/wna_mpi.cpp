@@ -134,12 +134,28 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     p.microstimulation = wna::plan_microstimulation(*p.network, s, train, test);
   }
   if (!s.checkpoint.empty()) {
-    p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(s); });
+    p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(s, p.signals); });
     if (std::filesystem::exists(s.checkpoint)) {
       p.resumed = load_for_key("run.checkpoint", s.checkpoint, [&] { return wna::load_checkpoint(s.checkpoint); });
       wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint);
     }
   }
+  return p;
+}
+
+// FNV-1a of the blocks a checkpoint holds (0: no checkpoint), to check that every rank sees
+// the same one.
+uint64_t checkpoint_digest(const std::optional<wna::RunState>& resumed) {
+  if (!resumed) return 0;
+  uint64_t hash = 14695981039346656037ULL;
+  for (const int64_t block : resumed->completed_blocks) hash = (hash ^ static_cast<uint64_t>(block)) * 1099511628211ULL;
+  return hash | 1;
+}
+
+// Collective steps once every rank has prepared: run.threads = 0 resolved per node, and the
+// ranks agreeing on the checkpoint they resume from.
+void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
+  auto& s = p.settings;
   if (s.threads == 0) {
     int node_ranks = 1;
     MPI_Comm node;
@@ -148,7 +164,12 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     MPI_Comm_free(&node);
     s.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / node_ranks);
   }
-  return p;
+  uint64_t low = checkpoint_digest(p.resumed), high = low;
+  MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_UINT64_T, MPI_MIN, mpi.comm());
+  MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_UINT64_T, MPI_MAX, mpi.comm());
+  if (low != high)
+    throw wna::UsageError(fmt::format("run.checkpoint = '{}': the ranks do not see the same checkpoint; put it on "
+                                      "a filesystem that every node shares", s.checkpoint));
 }
 
 // Runs prepare() on every rank and agrees on the outcome: if any rank fails, every rank
@@ -166,7 +187,10 @@ Prepared prepare_everywhere(const CommandLine& command_line, const wna::MpiSessi
   }
   int first_failing = code == wna::kExitOk ? mpi.size() : mpi.rank();
   MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, mpi.comm());
-  if (first_failing == mpi.size()) return std::move(*prepared);
+  if (first_failing == mpi.size()) {
+    settle_everywhere(*prepared, mpi);
+    return std::move(*prepared);
+  }
   int length = static_cast<int>(message.size());
   MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
   MPI_Bcast(&length, 1, MPI_INT, first_failing, mpi.comm());

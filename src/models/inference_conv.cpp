@@ -53,7 +53,7 @@ void direct_single_channel_conv(const float* in, int64_t n, int64_t height, int6
 bool fits_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
   const auto& o = conv.options;
   const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-  if (o.in_channels() != 1 || o.groups() != 1 || padding == nullptr || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+  if (x.dim() != 4 || x.size(1) != 1 || o.in_channels() != 1 || o.groups() != 1 || padding == nullptr || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
     return false;
   if ((*o.stride())[0] != 1 || (*o.stride())[1] != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) return false;
   const int64_t k = (*o.kernel_size())[0];
@@ -80,7 +80,7 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& co
     return out;
   }
   const auto& o = conv.options;
-  if (!x.device().is_cpu() || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) ||
+  if (x.dim() != 4 || !x.device().is_cpu() || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) ||
       !c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
     return conv.forward(x);
   const auto padding = *c10::get<torch::ExpandingArray<2>>(o.padding());

@@ -2,6 +2,7 @@
 // FNV-1a 64 checksum, then the payload, a Boost.Serialization binary archive of RunState.
 #include "wna/run/checkpoint.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,16 @@ uint64_t fnv1a(const char* data, size_t size) {
   return hash;
 }
 
+// Flushes a file's (or directory's) data to the disk, so that a crash after the rename leaves
+// the whole checkpoint, not an empty file.
+bool sync_to_disk(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot be read", path));
@@ -53,7 +64,7 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-std::string run_fingerprint(const RunSettings& s) {
+std::string run_fingerprint(const RunSettings& s, const torch::Tensor& signals) {
   const std::string model = read_file(s.model_file);
   auto list = [](const auto& values) { return fmt::format("{}", fmt::join(values, ", ")); };
   std::string text;
@@ -64,6 +75,13 @@ std::string run_fingerprint(const RunSettings& s) {
   line("run.forward_batch", std::to_string(s.forward_batch));
   line("model.file (size, FNV-1a hash)", fmt::format("{} bytes, {:016x}", model.size(), fnv1a(model.data(), model.size())));
   line("model.format", s.model_format);
+  line("model.dataset", s.model_format == "torchscript" ? s.torchscript_dataset : "(from the model file)");
+  if (signals.defined()) {
+    const auto images = signals.to(torch::kFloat32).contiguous();
+    line("gamma signals (test images, FNV-1a hash)",
+         fmt::format("{} images, {:016x}", images.size(0),
+                     fnv1a(reinterpret_cast<const char*>(images.data_ptr<float>()), images.numel() * sizeof(float))));
+  }
   line("noise.kind", noise_kind_name(s.noise.kind));
   line("noise.mean", fmt::format("{}", s.noise.mean));
   line("noise.std", fmt::format("{}", s.noise.std));
@@ -90,8 +108,8 @@ void save_checkpoint(const std::string& path, const RunState& state) {
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     out << kMagic << "\n" << payload.size() << " " << fnv1a(payload.data(), payload.size()) << "\n" << payload;
-    out.flush();
-    if (!out) {
+    out.close();
+    if (!out || !sync_to_disk(temp)) {
       std::remove(temp.c_str());
       throw Error(fmt::format("checkpoint {}: cannot be written (disk full or not writable?)", temp));
     }
@@ -102,6 +120,7 @@ void save_checkpoint(const std::string& path, const RunState& state) {
     std::remove(temp.c_str());
     throw Error(fmt::format("checkpoint {}: cannot rename {} to it: {}", path, temp, error.message()));
   }
+  sync_to_disk(std::filesystem::absolute(path).parent_path().string());  // the rename itself
 }
 
 RunState load_checkpoint(const std::string& path) {
@@ -159,12 +178,16 @@ RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const s
                         displacements.data(), MPI_INT64_T, 0, comm),
             "gather of completed blocks");
   std::sort(state.completed_blocks.begin(), state.completed_blocks.end());
+  constexpr size_t kChunk = size_t{1} << 28;  // limbs per MPI call, within MPI's int counts
   for (ExactBuffer* buffer : buffers) {
     buffer->normalize();
     std::vector<int64_t> sum(rank == 0 ? buffer->limb_count() : 0);
-    check_mpi(MPI_Reduce(buffer->limbs(), sum.data(), static_cast<int>(buffer->limb_count()), MPI_INT64_T, MPI_SUM, 0,
-                         comm),
-              "reduction of accumulators for a checkpoint");
+    for (size_t first = 0; first < buffer->limb_count(); first += kChunk) {
+      const auto count = static_cast<int>(std::min(kChunk, buffer->limb_count() - first));
+      check_mpi(MPI_Reduce(buffer->limbs() + first, rank == 0 ? sum.data() + first : nullptr, count, MPI_INT64_T,
+                           MPI_SUM, 0, comm),
+                "reduction of accumulators for a checkpoint");
+    }
     state.limbs.push_back(std::move(sum));
   }
   return state;
@@ -176,5 +199,10 @@ void catch_stop_signals() {
 }
 
 int stop_signal() { return g_stop_signal; }
+
+void release_stop_signals() {
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGUSR1, SIG_DFL);
+}
 
 }  // namespace wna

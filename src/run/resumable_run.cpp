@@ -85,8 +85,12 @@ bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const s
     if (!saved) throw Error(rank == 0 ? failure : "checkpoint failed on rank 0");
     int stop = stop_signal();
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm), "agreeing on a stop");
-    if (stop != 0 && round + 1 < rounds) return false;
+    if (stop != 0 && round + 1 < rounds) {
+      release_stop_signals();
+      return false;
+    }
   }
+  release_stop_signals();  // what follows (microstimulation, the archive) is not checkpointed
   return true;
 }
 

@@ -158,6 +158,11 @@ RunSettings run_settings(const Config& config) {
     throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "
                                  "chunks are aligned to sample indices so results do not depend on the block size)",
                                  s.block_size, s.forward_batch));
+  const int64_t last_batch = s.samples % s.forward_batch;  // the run's last forward batch, if short
+  if (!s.stc.units.empty() && last_batch > 0 && last_batch <= s.stc.shuffles)
+    throw UsageError(fmt::format("stc.shuffles = {}: the last forward batch has only {} samples (run.samples mod "
+                                 "run.forward_batch), too few for {} shuffled pairings; make run.samples a multiple of "
+                                 "run.forward_batch", s.stc.shuffles, last_batch, s.stc.shuffles));
   if (!s.stc.units.empty() && s.stc.shuffles >= s.forward_batch)
     throw UsageError(fmt::format("stc.shuffles = {}: must be below run.forward_batch = {} (each null pairing "
                                  "shifts activations within a forward chunk)", s.stc.shuffles, s.forward_batch));

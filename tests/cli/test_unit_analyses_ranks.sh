@@ -175,6 +175,8 @@ expect_usage_error "stc.units" "relu2:50" "valid: 0 to 49" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set stc.units=relu2:50
 expect_usage_error "stc.shuffles = 300" "run.forward_batch = 250" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set stc.shuffles=300
+expect_usage_error "stc.shuffles = 4" "only 3 samples" -- \
+  "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" --set run.samples=3003
 expect_usage_error "microstimulation.layers" "'relu1' is not a layer with a bias" "valid: conv1, conv2, fc1, fc2" -- \
   "$WNA_MPI" "$CONFIG" --set "model.file=$LENET" --set "run.output=$SCRATCH/bad.h5" \
   --set "microstimulation.layers=relu1, fc1"

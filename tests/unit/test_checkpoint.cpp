@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include <torch/torch.h>
+
 #include "test_support.hpp"
 #include "wna/core/error.hpp"
 #include "wna/run/checkpoint.hpp"
@@ -89,6 +91,10 @@ TEST(Checkpoint, FingerprintFollowsTheSettingsAndTheModelBytes) {
   other_threads.threads = 7;  // how the work is spread does not change the sums
   other_threads.output = "elsewhere.h5";
   EXPECT_EQ(run_fingerprint(other_threads), base);
+  const auto signals = torch::rand({3, 1, 2, 2});
+  EXPECT_NE(run_fingerprint(s, signals), base);  // gamma > 0 mixes in test images
+  EXPECT_EQ(run_fingerprint(s, signals.clone()), run_fingerprint(s, signals));
+  EXPECT_NE(run_fingerprint(s, signals + 1), run_fingerprint(s, signals));
   write(s.model_file, "weights B");
   EXPECT_NE(run_fingerprint(s), base);
   expect_message<UsageError>([&] { check_fingerprint("c", run_fingerprint(s), base); }, "model.file");

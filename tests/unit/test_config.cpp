@@ -352,8 +352,7 @@ TEST(ConfigDocs, EveryRunAndTrainingKeyIsDocumented) {
 TEST(ShippedConfigs, EveryConfigInConfigsResolvesAgainstItsProgramsSchema) {
   // configs/train/*.ini are wna_train's, the others wna_mpi's. Keys naming files that must
   // exist (models trained elsewhere) point at the config itself, which does.
-  const char* source = std::getenv("WNA_SOURCE_DIR");
-  const fs::path configs = fs::path(source ? source : ".") / "configs";
+  const fs::path configs = fs::path(WNA_SOURCE_DIR) / "configs";
   ASSERT_TRUE(fs::is_directory(configs)) << configs;
   int checked = 0;
   for (const auto& entry : fs::recursive_directory_iterator(configs)) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <mpi.h>
+#include <torch/types.h>
 
 #include "wna/accum/exact_sum.hpp"
 #include "wna/run/run_config.hpp"
@@ -24,9 +25,11 @@ struct RunState {
 };
 
 // One "key = value" line per setting that changes the accumulated sums (run.seed, samples,
-// block_size, forward_batch, [noise], gamma.values, analysis, sta, stc, activations) and the
-// model file's size and FNV-1a hash. Throws wna::Error if the model file cannot be read.
-std::string run_fingerprint(const RunSettings& settings);
+// block_size, forward_batch, model format and dataset, [noise], gamma.values, analysis, sta,
+// stc, activations), the model file's size and FNV-1a hash, and that of `signals` (the test
+// images mixed in for gamma > 0; undefined: none). Throws wna::Error if the model file cannot
+// be read.
+std::string run_fingerprint(const RunSettings& settings, const torch::Tensor& signals = torch::Tensor());
 
 // Writes `state` to `path` atomically (temporary file, then rename). Throws wna::Error.
 void save_checkpoint(const std::string& path, const RunState& state);
@@ -49,5 +52,7 @@ RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const s
 // rounds of blocks, writes a checkpoint and exits with kExitCheckpointed.
 void catch_stop_signals();
 int stop_signal();
+// Restores the default actions of SIGTERM and SIGUSR1 (once no checkpoint can follow).
+void release_stop_signals();
 
 }  // namespace wna
