@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "wna/accum/class_image_accumulator.hpp"
 #include "wna/accum/sta_accumulator.hpp"
 
 namespace wna {
@@ -35,10 +36,7 @@ void ActivationMapAccumulator::add(const float* probabilities, int64_t n, const 
   auto one_hot = torch::zeros({classes, n}, torch::kFloat32);
   float* hot = one_hot.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
-    const float* p = probabilities + i * classes;
-    int64_t predicted = 0;
-    for (int64_t c = 1; c < classes; ++c)
-      if (p[c] > p[predicted]) predicted = c;
+    const int64_t predicted = predicted_class(probabilities + i * classes, classes);
     hot[predicted * n + i] = 1.0f;
     buffer_.add_fixed(ActivationMapLayout::count_index(predicted), static_cast<int64_t>(kFixedPointScale));
   }

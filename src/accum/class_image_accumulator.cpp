@@ -70,9 +70,7 @@ void ClassImageAccumulator::add(int64_t gamma, int64_t block, const float* stimu
   for (int64_t i = 0; i < n; ++i) {
     const float* image = stimuli + i * shape_.pixels;
     const float* p = probabilities + i * shape_.classes;
-    int64_t predicted = 0;
-    for (int64_t c = 1; c < shape_.classes; ++c)
-      if (p[c] > p[predicted]) predicted = c;
+    const int64_t predicted = predicted_class(p, shape_.classes);
     const double confidence = p[predicted];
 
     buffer_.add_fixed(count_index(gamma, predicted), static_cast<int64_t>(kFixedPointScale));

@@ -46,15 +46,24 @@ StcAccumulator::StcAccumulator(StcLayout layout) : layout_(std::move(layout)), b
 void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
   if (layout_.empty()) return;
   const int64_t n = stimuli.size(0);
+  // The stimulus values of a layer's units, and their sum and Gram matrix, are the same for
+  // every listed unit of the layer (units are grouped by layer): computed once per layer.
+  const StaLayer* current = nullptr;
+  torch::Tensor x, stimulus_sum, stimulus_products;
   for (const StcUnit& unit : layout_.units()) {
     const StaLayer& layer = unit.layer;
-    const auto x = (layer.spatial ? position_patches(receptive_field_input(stimuli, layer), layer)
-                                  : stimuli.reshape({n, layer.patch}))
-                       .contiguous();
+    if (current == nullptr || current->name != layer.name) {
+      current = &layer;
+      x = (layer.spatial ? position_patches(receptive_field_input(stimuli, layer), layer)
+                         : stimuli.reshape({n, layer.patch}))
+              .contiguous();
+      stimulus_sum = x.sum(0).contiguous();
+      stimulus_products = torch::mm(x.t(), x).contiguous();
+    }
     const auto a = unit_activation(unit, activations.at(layer.name));
     const auto patch = static_cast<size_t>(layer.patch);
-    buffer_.add_row(StcLayout::stimulus_sum_index(unit), checked_chunk_sums(x.sum(0).contiguous(), layer.name), patch);
-    add_upper_triangle(buffer_, StcLayout::stimulus_products_index(unit), torch::mm(x.t(), x).contiguous(), layer.name);
+    buffer_.add_row(StcLayout::stimulus_sum_index(unit), checked_chunk_sums(stimulus_sum, layer.name), patch);
+    add_upper_triangle(buffer_, StcLayout::stimulus_products_index(unit), stimulus_products, layer.name);
     buffer_.add(StcLayout::activation_sum_index(unit), *checked_chunk_sums(a.sum().reshape({1}), layer.name));
     for (int64_t pairing = 0; pairing < layout_.pairings(); ++pairing) {
       // Pairing p: stimulus i with the activation of sample i - p (cyclically in the chunk).

@@ -143,15 +143,6 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
   return p;
 }
 
-// FNV-1a of the blocks a checkpoint holds (0: no checkpoint), to check that every rank sees
-// the same one.
-uint64_t checkpoint_digest(const std::optional<wna::RunState>& resumed) {
-  if (!resumed) return 0;
-  uint64_t hash = 14695981039346656037ULL;
-  for (const int64_t block : resumed->completed_blocks) hash = (hash ^ static_cast<uint64_t>(block)) * 1099511628211ULL;
-  return hash | 1;
-}
-
 // Collective steps once every rank has prepared: run.threads = 0 resolved per node, and the
 // ranks agreeing on the checkpoint they resume from.
 void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
@@ -164,7 +155,7 @@ void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
     MPI_Comm_free(&node);
     s.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / node_ranks);
   }
-  uint64_t low = checkpoint_digest(p.resumed), high = low;
+  uint64_t low = p.resumed ? wna::checkpoint_digest(*p.resumed) : 0, high = low;
   MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_UINT64_T, MPI_MIN, mpi.comm());
   MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_UINT64_T, MPI_MAX, mpi.comm());
   if (low != high)

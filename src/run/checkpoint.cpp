@@ -147,6 +147,11 @@ RunState load_checkpoint(const std::string& path) {
   return state;
 }
 
+uint64_t checkpoint_digest(const RunState& state) {
+  const auto& blocks = state.completed_blocks;
+  return fnv1a(reinterpret_cast<const char*>(blocks.data()), blocks.size() * sizeof(int64_t)) | 1;
+}
+
 void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored) {
   if (expected == stored) return;
   std::istringstream want(expected), have(stored);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "wna/accum/class_image_accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/run/noise_pipeline.hpp"
@@ -81,12 +82,7 @@ void count_cell(const MicrostimulationPlan& plan, Network& network, const Cell& 
       const int64_t batch = std::min(plan.forward_batch, n - first);
       const auto probabilities = class_probabilities(network, stimuli.data() + first * pixels, batch);
       const float* p = probabilities.data_ptr<float>();
-      for (int64_t i = 0; i < batch; ++i, p += classes) {
-        int64_t predicted = 0;
-        for (int64_t c = 1; c < classes; ++c)
-          if (p[c] > p[predicted]) predicted = c;
-        hits += predicted == cell.target ? 1 : 0;
-      }
+      for (int64_t i = 0; i < batch; ++i, p += classes) hits += predicted_class(p, classes) == cell.target ? 1 : 0;
     }
     const auto add = [&](int64_t layer, int64_t direction) {
       counts.add_fixed(plan.count_index(layer, cell.target, direction, cell.step, static_cast<int64_t>(wi)),

@@ -18,6 +18,15 @@ struct ClassImageShape {
   int64_t stages = 1;  // convergence stages: block b belongs to stage floor(log2(b + 1))
 };
 
+// The class a sample is assigned to: the first argmax of its softmax probabilities (`classes`
+// values). Every analysis that groups samples by predicted class uses this rule.
+inline int64_t predicted_class(const float* probabilities, int64_t classes) {
+  int64_t predicted = 0;
+  for (int64_t c = 1; c < classes; ++c)
+    if (probabilities[c] > probabilities[predicted]) predicted = c;
+  return predicted;
+}
+
 // Stage of block `block` (0-based): blocks 0 | 1-2 | 3-6 | 7-14 | ...
 int64_t convergence_stage(int64_t block);
 // Number of stages needed for `blocks` blocks.

@@ -38,6 +38,9 @@ void save_checkpoint(const std::string& path, const RunState& state);
 // checkpoint, is truncated or fails its checksum.
 RunState load_checkpoint(const std::string& path);
 
+// A nonzero digest of the blocks `state` holds, to check that every rank resumes the same one.
+uint64_t checkpoint_digest(const RunState& state);
+
 // Throws wna::UsageError naming `path` and the first setting that differs when `stored` (the
 // checkpoint's fingerprint) is not `expected`.
 void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored);
