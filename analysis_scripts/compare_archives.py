@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Checks that wna archives hold bitwise-identical datasets (attributes are ignored).
 
-    compare_archives.py A.h5 B.h5 [C.h5 ...]
+    compare_archives.py [--allow-new] A.h5 B.h5 [C.h5 ...]
 
-Every archive is compared with the first. Exit 0 and "identical: N datasets" when all match;
+Every archive is compared with the first. With --allow-new, datasets that only the later
+archives have are allowed (a newer wna that adds datasets still reproduces an older archive). Exit 0 and "identical: N datasets" when all match;
 otherwise the differing dataset paths per archive and exit 1; exit 2 when an archive cannot
 be read. Used to show that runs on different rank counts produce the same archive.
 """
@@ -20,12 +21,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reference", help="archive the others are compared with")
     parser.add_argument("others", nargs="+", metavar="archive", help="archives to compare with the reference")
+    parser.add_argument("--allow-new", action="store_true",
+                        help="allow datasets that the reference lacks (every reference dataset must match)")
     args = parser.parse_args(argv)
 
     identical = True
     for other in args.others:
         try:
-            differing = compare_archives(args.reference, other)
+            differing = compare_archives(args.reference, other, allow_new=args.allow_new)
         except OSError as error:
             print(f"compare_archives.py: cannot read {args.reference} or {other}: {error}", file=sys.stderr)
             return 2

@@ -139,12 +139,13 @@ def _same_contents(first, second):
     return True
 
 
-def compare_archives(a, b):
+def compare_archives(a, b, allow_new=False):
     """Paths of the datasets whose shape, type or bytes differ between archives a and b
-    (file paths), including datasets present in only one of them. Attributes are ignored.
-    An empty list means the archives' datasets are bitwise identical (NaNs included)."""
+    (file paths), including datasets present in only one of them (with allow_new: only those
+    missing from b). Attributes are ignored. An empty list means the archives' datasets are
+    bitwise identical (NaNs included)."""
     with h5py.File(a, "r") as first, h5py.File(b, "r") as second:
         paths_a, paths_b = set(dataset_paths(first)), set(dataset_paths(second))
-        differing = paths_a ^ paths_b
+        differing = paths_a - paths_b if allow_new else paths_a ^ paths_b
         differing.update(path for path in paths_a & paths_b if not _same_contents(first[path], second[path]))
     return sorted(differing)

@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libboost-serialization-dev librandom123-dev libcli11-dev libinih-dev
   libopenblas0-openmp libfmt-dev libjemalloc-dev libgtest-dev libbenchmark-dev zlib1g-dev
-  python3 python3-torch python3-h5py python3-matplotlib python3-pytest
+  xz-utils python3 python3-torch python3-h5py python3-matplotlib python3-pytest
   dataset-fashion-mnist
 )
 

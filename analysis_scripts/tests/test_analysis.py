@@ -435,6 +435,21 @@ def test_compare_lists_changed_and_missing_datasets(archive, tmp_path):
                                                            "/raw/class_image_limbs"]
 
 
+def test_compare_allow_new_accepts_added_datasets_only(archive, tmp_path):
+    newer = shutil.copy(archive, tmp_path / "newer.h5")
+    with h5py.File(newer, "r+") as f:
+        f["added/values"] = np.arange(3.0)
+    assert wna_archive.compare_archives(archive, newer) == ["/added/values"]
+    assert wna_archive.compare_archives(archive, newer, allow_new=True) == []
+    with h5py.File(newer, "r+") as f:
+        del f["raw/class_image_limbs"]
+        f["classification_images/count"][0, 0] += 1
+    assert wna_archive.compare_archives(archive, newer, allow_new=True) == ["/classification_images/count",
+                                                                           "/raw/class_image_limbs"]
+    result = run_script("compare_archives.py", "--allow-new", archive, newer)
+    assert result.returncode == 1 and "/raw/class_image_limbs" in result.stdout
+
+
 def test_compare_cli_exit_codes(archive, tmp_path):
     copy = shutil.copy(archive, tmp_path / "copy.h5")
     second = shutil.copy(archive, tmp_path / "second.h5")

@@ -1,11 +1,10 @@
 // wna_mpi: the main job. Pushes a seeded budget of noise images through a trained model on
-// N ranks and writes the classification images and the spike-triggered averages and
-// covariances of chosen layers and units, their mean activation maps and microstimulation
-// curves into one parallel HDF5 archive.
+// N ranks and writes what every analysis of the registry (classification images, STA, STC,
+// activation maps, microstimulation, ...) learned into one parallel HDF5 archive.
 //   srun wna_mpi config.ini            mpirun -np 4 wna_mpi config.ini            wna_mpi config.ini
-// Data flow: config -> model -> block plan -> per block: noise -> forward -> accumulate ->
-// exact reduction (STA unit grid: reduce-scatter) -> statistics -> collective archive write ->
-// summary.
+// Data flow: config -> model -> analyses (validated on every rank) -> block plan -> per block:
+// noise -> forward -> each analysis accumulates -> analyses' own passes -> exact reductions ->
+// each analysis finalises and writes (collective) -> summary. No analysis is named here.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -20,29 +19,20 @@
 #include <fmt/format.h>
 #include <torch/version.h>
 
+#include "wna/analyses/analysis.hpp"
 #include "wna/archive/archive.hpp"
 #include "wna/core/cli.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/data/datasets.hpp"
+#include "wna/engine/block_plan.hpp"
+#include "wna/engine/checkpoint.hpp"
+#include "wna/engine/noise_pipeline.hpp"
+#include "wna/engine/resumable_run.hpp"
+#include "wna/engine/run_config.hpp"
 #include "wna/models/model_file.hpp"
 #include "wna/reduce/reducer.hpp"
-#include "wna/run/activation_maps.hpp"
-#include "wna/run/microstimulation.hpp"
-#include "wna/run/microstimulation_archive.hpp"
-#include "wna/run/block_plan.hpp"
-#include "wna/run/checkpoint.hpp"
-#include "wna/run/ci_archive.hpp"
-#include "wna/run/ci_statistics.hpp"
-#include "wna/run/noise_pipeline.hpp"
-#include "wna/run/resumable_run.hpp"
-#include "wna/run/run_config.hpp"
-#include "wna/run/sta_archive.hpp"
-#include "wna/run/sta_layers.hpp"
-#include "wna/run/stc_archive.hpp"
-#include "wna/run/stc_units.hpp"
-#include "wna/run/unit_sharding.hpp"
 #include "wna/version.hpp"
 
 namespace {
@@ -60,18 +50,15 @@ struct Prepared {
   wna::Config config;
   wna::RunSettings settings;
   std::shared_ptr<wna::Network> network;
-  torch::Tensor signals;  // test images for gamma > 0
-  wna::StaLayout sta;     // layers whose STAs are computed (empty: none)
-  wna::StcLayout stc;     // units whose STCs are computed (empty: none)
-  wna::ActivationMapLayout maps;  // layers whose mean activation maps are kept (empty: none)
-  wna::MicrostimulationPlan microstimulation;  // empty: none
-  std::string fingerprint;                     // run.checkpoint set: run_fingerprint
-  std::optional<wna::RunState> resumed;        // the checkpoint found at run.checkpoint, if any
+  std::unique_ptr<wna::RunContext> context;                // what the analyses see
+  std::vector<std::unique_ptr<wna::Analysis>> analyses;   // registry order
+  std::string fingerprint;                                 // run.checkpoint set: run_fingerprint
+  std::optional<wna::RunState> resumed;                    // the checkpoint found at run.checkpoint, if any
 
-  // A fresh copy of the model (microstimulation workers shift biases in their own copy).
-  std::shared_ptr<wna::Network> load_network_copy() const {
-    if (settings.model_format == "wna") return wna::load_model(settings.model_file);
-    return wna::load_torchscript(settings.model_file, network->spec());
+  std::vector<wna::Analysis*> analysis_list() const {
+    std::vector<wna::Analysis*> list;
+    for (const auto& analysis : analyses) list.push_back(analysis.get());
+    return list;
   }
 };
 
@@ -96,8 +83,11 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
   }
 }
 
-Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  Prepared p{wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides), {}, {}, {}, {}, {}, {}, {}, {}, {}};
+// Heap-held, since the analyses keep references to its config, settings and context.
+std::unique_ptr<Prepared> prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
+  auto prepared = std::make_unique<Prepared>();
+  Prepared& p = *prepared;
+  p.config = wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides);
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
   if (s.model_format == "wna") {
@@ -115,32 +105,32 @@ Prepared prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
     spec.class_names = reference.class_names;
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_torchscript(s.model_file, spec); });
   }
-  p.sta = wna::resolve_sta_layout(*p.network, s.sta);
-  p.stc = wna::resolve_stc_layout(*p.network, s.stc, s.sta);
-  p.maps = wna::resolve_activation_maps(*p.network, s.activation_layers);
-  const bool needs_signal = std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; });
-  if (needs_signal) {
-    const auto& spec = p.network->spec();
-    p.signals = load_for_key("data.data_dir", s.data_dir,
-                             [&] { return wna::load_dataset(spec.dataset, "test", s.data_dir).images; });
-    if (p.signals.size(1) != spec.channels || p.signals.size(2) != spec.height || p.signals.size(3) != spec.width)
+  const auto& spec = p.network->spec();
+  torch::Tensor signals, signal_labels;
+  if (std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; })) {
+    const wna::ImageSet test =
+        load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(spec.dataset, "test", s.data_dir); });
+    if (test.channels() != spec.channels || test.height() != spec.height || test.width() != spec.width)
       throw wna::UsageError(fmt::format("data.data_dir = '{}': test images of {} do not match the model's input",
                                         s.data_dir, spec.dataset));
+    signals = test.images;
+    signal_labels = test.labels;
   }
-  if (!s.microstimulation.layers.empty()) {
-    const auto& dataset = p.network->spec().dataset;
-    const auto train = load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(dataset, "train", s.data_dir); });
-    const auto test = load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(dataset, "test", s.data_dir); });
-    p.microstimulation = wna::plan_microstimulation(*p.network, s, train, test);
-  }
+  auto network = p.network;
+  const std::string model_format = s.model_format, model_file = s.model_file;
+  p.context.reset(new wna::RunContext{p.config, p.settings, *p.network, signals, signal_labels, [=] {
+    if (model_format == "wna") return wna::load_model(model_file);
+    return wna::load_torchscript(model_file, network->spec());
+  }});
+  p.analyses = wna::make_analyses(*p.context);
   if (!s.checkpoint.empty()) {
-    p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(s, p.signals); });
+    p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
     if (std::filesystem::exists(s.checkpoint)) {
       p.resumed = load_for_key("run.checkpoint", s.checkpoint, [&] { return wna::load_checkpoint(s.checkpoint); });
       wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint);
     }
   }
-  return p;
+  return prepared;
 }
 
 // Collective steps once every rank has prepared: run.threads = 0 resolved per node, and the
@@ -165,8 +155,8 @@ void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
 
 // Runs prepare() on every rank and agrees on the outcome: if any rank fails, every rank
 // throws, and the lowest failing rank's message is the one rank 0 reports.
-Prepared prepare_everywhere(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  std::optional<Prepared> prepared;
+std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, const wna::MpiSession& mpi) {
+  std::unique_ptr<Prepared> prepared;
   std::string message;
   int code = wna::kExitOk;
   try {
@@ -180,7 +170,7 @@ Prepared prepare_everywhere(const CommandLine& command_line, const wna::MpiSessi
   MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, mpi.comm());
   if (first_failing == mpi.size()) {
     settle_everywhere(*prepared, mpi);
-    return std::move(*prepared);
+    return prepared;
   }
   int length = static_cast<int>(message.size());
   MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
@@ -195,40 +185,44 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   const auto& s = p.settings;
   const wna::BlockPlan plan(s.samples, s.block_size);
   const auto& spec = p.network->spec();
-  // Time the whole per-sample work (noise, forward, accumulators, STAs) on one forward batch
-  // at every gamma, on one thread, after one warm-up batch, to estimate the run.
+  // Time the whole per-sample work (noise, forward, every analysis's sums) on one forward batch
+  // at every gamma, on one thread, after one warm-up batch, to estimate the run. The analyses
+  // are made afresh for it (their sums stay untouched).
   wna::RunSettings probe = s;
   probe.samples = probe.block_size = s.forward_batch;
   probe.threads = 1;
-  const wna::StimulusMixer mixer(p.signals);
+  const wna::RunContext context{p.config, probe, *p.network, p.context->signals, p.context->signal_labels,
+                                p.context->load_network_copy};
+  const auto analyses = wna::make_analyses(context);
+  std::vector<wna::Analysis*> list;
+  for (const auto& analysis : analyses) list.push_back(analysis.get());
+  const wna::StimulusMixer mixer(context.signals);
   const auto blocks = wna::BlockPlan(probe.samples, probe.block_size).blocks_of_rank(0, 1);
   wna::PhaseTimer timer;
-  wna::NoisePipeline(*p.network, probe, mixer, p.sta, p.stc, p.maps).run(blocks, timer);  // warm-up: kernel set-up
-  wna::NoisePipeline pipeline(*p.network, probe, mixer, p.sta, p.stc, p.maps);
+  wna::NoisePipeline pipeline(*p.network, probe, mixer, list);
+  pipeline.run(blocks, timer);  // warm-up: kernel set-up
   const auto started = Clock::now();
   pipeline.run(blocks, timer);
   const double per_image = std::chrono::duration<double>(Clock::now() - started).count() /
                            static_cast<double>(probe.samples * static_cast<int64_t>(s.gammas.size()));
   const double forwards = static_cast<double>(s.samples) * static_cast<double>(s.gammas.size());
+  std::vector<std::string> names;
+  for (const auto& analysis : p.analyses) names.push_back(analysis->name());
   fmt::print("; resolved configuration\n{}\n", p.config.to_ini());
   fmt::print("plan: {} samples x {} gamma values = {:.3g} forward passes of {} ({}, {} classes)\n", s.samples,
              s.gammas.size(), forwards, spec.architecture, spec.dataset, spec.num_classes());
+  fmt::print("plan: analyses {}\n", fmt::join(names, ", "));
   fmt::print("plan: {} blocks of {} samples (forward batches of {}) over {} ranks ({} to {} blocks per rank), "
              "{} worker threads per rank\n",
              plan.blocks(), s.block_size, s.forward_batch, mpi.size(), plan.blocks() / mpi.size(),
              (plan.blocks() + mpi.size() - 1) / mpi.size(), s.threads);
-  fmt::print("estimate: {:.0f} images/s per thread{} (timed on one forward batch) -> about {:.1f} s per rank\n",
-             1.0 / per_image, p.sta.empty() && p.stc.empty() ? "" : " with STAs/STCs", forwards * per_image / (mpi.size() * s.threads));
-  if (!p.microstimulation.empty()) {
-    int64_t images = 0;
-    for (const auto& target : p.microstimulation.target_images) images += target.size(0);
-    const double micro_forwards = static_cast<double>(p.microstimulation.cells()) / static_cast<double>(spec.num_classes()) *
-                                  static_cast<double>(images) * static_cast<double>(p.microstimulation.weights.size());
-    fmt::print("plan: microstimulation of {} layers: {} cells (class x layer x direction x step), {:.3g} forward passes "
-               "-> about {:.1f} s per rank\n",
-               p.microstimulation.layers.size(), p.microstimulation.cells(), micro_forwards,
-               micro_forwards * per_image / (mpi.size() * s.threads));
-  }
+  fmt::print("estimate: {:.0f} images/s per thread with every analysis (timed on one forward batch) -> about "
+             "{:.1f} s per rank\n",
+             1.0 / per_image, forwards * per_image / (mpi.size() * s.threads));
+  for (const auto& analysis : p.analyses)
+    if (analysis->has_own_pass())
+      fmt::print("plan: {}, {:.3g} forward passes -> about {:.1f} s per rank\n", analysis->own_pass_plan(),
+                 analysis->own_pass_forwards(), analysis->own_pass_forwards() * per_image / (mpi.size() * s.threads));
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
@@ -246,13 +240,13 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   if (command_line.config_path.empty()) throw wna::UsageError("no config file given (see --help)");
 
   const std::string start_time = now_iso8601(mpi.comm());
-  Prepared p = prepare_everywhere(command_line, mpi);
+  const std::unique_ptr<Prepared> p = prepare_everywhere(command_line, mpi);
   if (command_line.dry_run) {
-    if (root) print_dry_run(p, mpi);
+    if (root) print_dry_run(*p, mpi);
     return wna::kExitOk;
   }
   try {
-    return compute_and_write(p, mpi, start_time);
+    return compute_and_write(*p, mpi, start_time);
   } catch (const std::exception& e) {
     // Past validation, a failure may hit one rank only: stop them all rather than hang.
     // The archive is still under its temporary name; nothing existing is touched.
@@ -268,8 +262,8 @@ int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::
 
   const wna::BlockPlan plan(s.samples, s.block_size);
   const auto my_blocks = wna::remaining_blocks_of_rank(plan, p.resumed, mpi.rank(), mpi.size());
-  const wna::StimulusMixer mixer(p.signals);
-  wna::NoisePipeline pipeline(*p.network, s, mixer, p.sta, p.stc, p.maps);
+  const wna::StimulusMixer mixer(p.context->signals);
+  wna::NoisePipeline pipeline(*p.network, s, mixer, p.analysis_list());
   wna::PhaseTimer timer;
   const auto started = Clock::now();
   auto last_report = started;
@@ -302,24 +296,22 @@ int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::
     return wna::kExitCheckpointed;
   }
 
-  wna::ExactBuffer microstimulation_counts;
-  if (!p.microstimulation.empty()) {
-    wna::PhaseTimer::Scope scope(timer, wna::Phase::Microstimulation);
-    const auto [first_cell, end_cell] = wna::owned_rows(p.microstimulation.cells(), mpi.rank(), mpi.size());
-    const auto micro_started = Clock::now();
-    auto micro_report = micro_started;
-    microstimulation_counts = wna::run_microstimulation(
-        p.microstimulation, first_cell, end_cell, s.threads, [&] { return p.load_network_copy(); },
-        [&](double fraction) {
-          const auto now = Clock::now();
-          if (!root || s.progress_seconds <= 0 || std::chrono::duration<double>(now - micro_report).count() < s.progress_seconds)
-            return;
-          micro_report = now;
-          const double elapsed = std::chrono::duration<double>(now - micro_started).count();
-          fmt::print("microstimulation: {:.1f}% of rank 0's {} cells, ETA {:.0f} s\n", 100 * fraction,
-                     end_cell - first_cell, elapsed / fraction - elapsed);
-          std::fflush(stdout);
-        });
+  const wna::Ranks ranks{mpi.rank(), mpi.size()};
+  for (const auto& analysis : p.analyses) {
+    if (!analysis->has_own_pass()) continue;
+    wna::PhaseTimer::Scope scope(timer, wna::Phase::OwnPasses);
+    const auto pass_started = Clock::now();
+    auto pass_report = pass_started;
+    analysis->own_pass(ranks, s.threads, [&](double fraction) {
+      const auto now = Clock::now();
+      if (!root || s.progress_seconds <= 0 || std::chrono::duration<double>(now - pass_report).count() < s.progress_seconds)
+        return;
+      pass_report = now;
+      const double elapsed = std::chrono::duration<double>(now - pass_started).count();
+      fmt::print("{}: {:.1f}% of rank 0's share, ETA {:.0f} s\n", analysis->name(), 100 * fraction,
+                 elapsed / fraction - elapsed);
+      std::fflush(stdout);
+    });
   }
 
   std::unique_ptr<wna::Reducer> reducer;
@@ -329,39 +321,17 @@ int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::
   if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Reduce);
-    reducer->all_reduce(pipeline.class_images().buffer());
-    wna::reduce_sta_to_owners(*reducer, pipeline.sta(), mpi.size());
-    wna::reduce_stc_to_owners(*reducer, pipeline.stc(), mpi.size());
-    reducer->all_reduce(pipeline.activation_maps().buffer());
-    reducer->all_reduce(microstimulation_counts);
+    for (const auto& analysis : p.analyses) analysis->reduce(*reducer, ranks);
   }
-  // The noise pipeline's rate: the run's time without the microstimulation cells.
-  const double microstimulation_seconds = timer.seconds(wna::Phase::Microstimulation);
-  const double compute_seconds =
-      std::chrono::duration<double>(Clock::now() - started).count() - microstimulation_seconds;
+  // The noise pipeline's rate: the run's time without the analyses' own passes.
+  const double own_pass_seconds = timer.seconds(wna::Phase::OwnPasses);
+  const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count() - own_pass_seconds;
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Write);
-    const auto statistics = wna::finalize_class_images(pipeline.class_images(), s.gammas, s.noise, s.samples,
-                                                       s.block_size, *p.network);
     auto archive = wna::create_hdf5_archive(mpi.comm(), s.output, s.overwrite);
+    wna::SharedResults shared;
+    for (const auto& analysis : p.analyses) analysis->write(*archive, shared, ranks);
     const auto& spec = p.network->spec();
-    wna::define_class_image_axes(*archive, spec, s.gammas, statistics.stage_samples);
-    wna::write_class_images(*archive, statistics, spec, s.confidence_floor, mpi.rank(), mpi.size());
-    const int64_t unit_gamma_index = wna::sta_gamma_index(s.gammas);
-    const double unit_gamma = s.gammas[static_cast<size_t>(unit_gamma_index)];
-    wna::write_sta(*archive, pipeline.sta(), unit_gamma, s.samples, *p.network, mpi.rank(), mpi.size());
-    wna::write_stc(*archive, pipeline.stc(), unit_gamma, s.samples, s.stc.components, mpi.rank(), mpi.size());
-    wna::write_activation_maps(*archive, pipeline.activation_maps(),
-                               statistics.mean[unit_gamma_index].reshape({spec.num_classes(), spec.channels, spec.height,
-                                                                          spec.width}),
-                               unit_gamma, *p.network, mpi.rank(), mpi.size());
-    wna::write_microstimulation(*archive, p.microstimulation, microstimulation_counts, s.microstimulation, mpi.rank(),
-                                mpi.size());
-    const auto& limbs = pipeline.class_images().buffer();
-    const auto [begin, end] = wna::owned_rows(static_cast<int64_t>(limbs.limb_count()), mpi.rank(), mpi.size());
-    archive->write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
-                    "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
-                   limbs.limbs() + begin, begin, end);
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
@@ -389,9 +359,9 @@ int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::
                static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds, mpi.size(),
                static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds / mpi.size(),
                s.output, summary);
-    if (!p.microstimulation.empty())
-      fmt::print("microstimulation: {} cells in {:.2f} s on rank 0 (of the total above)\n", p.microstimulation.cells(),
-                 microstimulation_seconds);
+    if (own_pass_seconds > 0)
+      fmt::print("own passes of the analyses (e.g. microstimulation): {:.2f} s on rank 0 (of the total above)\n",
+                 own_pass_seconds);
     fmt::print("peak memory: {:.1f} MiB (largest rank)\n", static_cast<double>(peak_kib) / 1024.0);
   }
   return wna::kExitOk;

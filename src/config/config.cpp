@@ -286,6 +286,22 @@ std::vector<std::string> Config::text_list(const std::string& name) const {
   return split_list(raw(name));
 }
 
+std::string Config::canonical(const std::string& name) const {
+  const auto spec = std::find_if(schema_.begin(), schema_.end(), [&](const KeySpec& k) { return k.name() == name; });
+  if (spec == schema_.end()) throw Error("internal: config key " + name + " is not in the schema");
+  switch (spec->type) {
+    case KeyType::Integer: return std::to_string(integer(name));
+    case KeyType::Real: return fmt::format("{}", real(name));
+    case KeyType::Boolean: return boolean(name) ? "true" : "false";
+    case KeyType::Text: return text(name);
+    case KeyType::RealList: return fmt::format("{}", fmt::join(real_list(name), ", "));
+    case KeyType::TextList: return fmt::format("{}", fmt::join(text_list(name), ", "));
+  }
+  return raw(name);
+}
+
+Config default_config(const ConfigSchema& schema) { return resolve_config(schema, "", {}); }
+
 std::string Config::to_ini() const {
   std::string out, section;
   for (const auto& spec : schema_) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <torch/nn/functional/activation.h>
+
 #include "wna/core/error.hpp"
 
 namespace wna {
@@ -28,6 +30,13 @@ int64_t count_parameters(Network& network) {
   int64_t total = 0;
   for (const auto& parameter : network.module().parameters()) total += parameter.numel();
   return total;
+}
+
+torch::Tensor class_probabilities(Network& network, const float* images, int64_t n) {
+  const ModelSpec& spec = network.spec();
+  const auto input = torch::from_blob(const_cast<float*>(images), {n, spec.channels, spec.height, spec.width},
+                                      torch::kFloat32);
+  return torch::softmax(network.forward(input), 1).contiguous();
 }
 
 }  // namespace wna

@@ -14,9 +14,9 @@
 #include "wna/archive/archive.hpp"
 #include "wna/models/zoo.hpp"
 #include "wna/reduce/reducer.hpp"
-#include "wna/run/ci_archive.hpp"
-#include "wna/run/ci_statistics.hpp"
-#include "wna/run/noise_pipeline.hpp"
+#include "wna/analyses/classification_images/archive.hpp"
+#include "wna/analyses/classification_images/statistics.hpp"
+#include "wna/engine/noise_pipeline.hpp"
 
 namespace {
 

@@ -15,13 +15,13 @@
 #include "wna/archive/archive.hpp"
 #include "wna/models/sequential_network.hpp"
 #include "wna/reduce/reducer.hpp"
-#include "wna/run/ci_archive.hpp"
-#include "wna/run/ci_statistics.hpp"
-#include "wna/run/noise_pipeline.hpp"
-#include "wna/run/sta_archive.hpp"
-#include "wna/run/sta_layers.hpp"
-#include "wna/run/unit_sharding.hpp"
-#include "wna/run/sta_statistics.hpp"
+#include "wna/analyses/classification_images/archive.hpp"
+#include "wna/analyses/classification_images/statistics.hpp"
+#include "wna/engine/noise_pipeline.hpp"
+#include "wna/analyses/sta/archive.hpp"
+#include "wna/analyses/sta/layers.hpp"
+#include "wna/engine/unit_sharding.hpp"
+#include "wna/analyses/sta/statistics.hpp"
 
 namespace {
 

@@ -10,14 +10,14 @@
 
 #include <torch/torch.h>
 
-#include "wna/accum/activation_map_accumulator.hpp"
+#include "wna/analyses/activation_maps/accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
-#include "wna/run/activation_maps.hpp"
-#include "wna/run/block_plan.hpp"
-#include "wna/run/noise_pipeline.hpp"
-#include "wna/run/phase_timer.hpp"
-#include "wna/run/stimuli.hpp"
+#include "wna/analyses/activation_maps/layers.hpp"
+#include "wna/engine/block_plan.hpp"
+#include "wna/engine/noise_pipeline.hpp"
+#include "wna/engine/phase_timer.hpp"
+#include "wna/engine/stimuli.hpp"
 
 namespace wna {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "test_support.hpp"
 #include "wna/core/error.hpp"
-#include "wna/run/checkpoint.hpp"
-#include "wna/run/resumable_run.hpp"
+#include "wna/engine/checkpoint.hpp"
+#include "wna/engine/resumable_run.hpp"
 
 namespace wna {
 namespace {

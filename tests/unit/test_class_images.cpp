@@ -14,16 +14,16 @@
 
 #include <torch/torch.h>
 
-#include "wna/accum/class_image_accumulator.hpp"
+#include "wna/analyses/classification_images/accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/models/network.hpp"
 #include "wna/models/zoo.hpp"
-#include "wna/run/block_plan.hpp"
-#include "wna/run/ci_statistics.hpp"
-#include "wna/run/noise_pipeline.hpp"
-#include "wna/run/phase_timer.hpp"
-#include "wna/run/run_config.hpp"
-#include "wna/run/stimuli.hpp"
+#include "wna/engine/block_plan.hpp"
+#include "wna/analyses/classification_images/statistics.hpp"
+#include "wna/engine/noise_pipeline.hpp"
+#include "wna/engine/phase_timer.hpp"
+#include "wna/engine/run_config.hpp"
+#include "wna/engine/stimuli.hpp"
 
 namespace wna {
 namespace {

@@ -16,7 +16,7 @@
 #include "test_support.hpp"
 #include "wna/config/config.hpp"
 #include "wna/core/error.hpp"
-#include "wna/run/run_config.hpp"
+#include "wna/engine/run_config.hpp"
 #include "wna/train/train_config.hpp"
 
 namespace wna {

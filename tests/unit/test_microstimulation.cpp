@@ -14,7 +14,7 @@
 
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
-#include "wna/run/microstimulation.hpp"
+#include "wna/analyses/microstimulation/microstimulation.hpp"
 
 namespace wna {
 namespace {

@@ -16,17 +16,17 @@
 #include <torch/torch.h>
 
 #include "test_support.hpp"
-#include "wna/accum/sta_accumulator.hpp"
+#include "wna/analyses/sta/accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
 #include "wna/models/zoo.hpp"
-#include "wna/run/block_plan.hpp"
-#include "wna/run/noise_pipeline.hpp"
-#include "wna/run/phase_timer.hpp"
-#include "wna/run/run_config.hpp"
-#include "wna/run/sta_layers.hpp"
-#include "wna/run/sta_statistics.hpp"
-#include "wna/run/stimuli.hpp"
+#include "wna/engine/block_plan.hpp"
+#include "wna/engine/noise_pipeline.hpp"
+#include "wna/engine/phase_timer.hpp"
+#include "wna/engine/run_config.hpp"
+#include "wna/analyses/sta/layers.hpp"
+#include "wna/analyses/sta/statistics.hpp"
+#include "wna/engine/stimuli.hpp"
 
 namespace wna {
 namespace {

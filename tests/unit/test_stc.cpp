@@ -13,16 +13,16 @@
 #include <torch/torch.h>
 
 #include "test_support.hpp"
-#include "wna/accum/stc_accumulator.hpp"
+#include "wna/analyses/stc/accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
-#include "wna/run/block_plan.hpp"
-#include "wna/run/noise_pipeline.hpp"
-#include "wna/run/phase_timer.hpp"
-#include "wna/run/run_config.hpp"
-#include "wna/run/stc_statistics.hpp"
-#include "wna/run/stc_units.hpp"
-#include "wna/run/stimuli.hpp"
+#include "wna/engine/block_plan.hpp"
+#include "wna/engine/noise_pipeline.hpp"
+#include "wna/engine/phase_timer.hpp"
+#include "wna/engine/run_config.hpp"
+#include "wna/analyses/stc/statistics.hpp"
+#include "wna/analyses/stc/units.hpp"
+#include "wna/engine/stimuli.hpp"
 
 namespace wna {
 namespace {

@@ -13,6 +13,11 @@ namespace wna {
 
 enum class KeyType { Integer, Real, Boolean, Text, RealList, TextList };
 
+// What a key changes. Results: the archive's numbers (its canonical value enters the checkpoint
+// fingerprint). FileContent: a file whose bytes change the numbers (its hash enters the
+// fingerprint, not its path). None: where or how the run works (output, threads, progress...).
+enum class Effect { None, Results, FileContent };
+
 struct KeySpec {
   std::string section;
   std::string key;
@@ -23,6 +28,7 @@ struct KeySpec {
   std::optional<double> min, max;         // numbers and every element of number lists
   std::vector<std::string> choices;       // allowed text values (empty: any)
   bool must_exist = false;                // text is a path that must exist (if non-empty)
+  Effect effect = Effect::Results;
 
   std::string name() const { return section + "." + key; }
 };
@@ -41,6 +47,10 @@ class Config {
 
   // The resolved configuration as INI text (every key, sorted by schema order).
   std::string to_ini() const;
+  // The value in one spelling per meaning ("1e3" and "1_000" -> "1000", "yes" -> "true"),
+  // for fingerprints.
+  std::string canonical(const std::string& name) const;
+  const ConfigSchema& schema() const { return schema_; }
   const std::string& source() const { return source_; }
 
  private:
@@ -56,6 +66,9 @@ class Config {
 // Throws wna::UsageError with one line: "<file>:<line>: <section.key> = '<value>': <reason>".
 Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
                       const std::vector<std::string>& overrides);
+
+// Every key at its default (a schema with a required key throws wna::UsageError).
+Config default_config(const ConfigSchema& schema);
 
 // A complete commented INI template with every key, its default and its help text.
 std::string config_template(const ConfigSchema& schema, const std::string& title);

@@ -68,4 +68,7 @@ class Network {
 
 int64_t count_parameters(Network& network);
 
+// Softmax probabilities (n x K, float32, contiguous) of the model for `images` (n x pixels).
+torch::Tensor class_probabilities(Network& network, const float* images, int64_t n);
+
 }  // namespace wna

@@ -1,0 +1,42 @@
+// Classification-image statistics derived from the reduced accumulators: CIs (plain,
+// confidence-weighted, above a confidence floor), grand mean, z-maps, class histogram, mean
+// softmax, convergence, split-half reliability, and the CIs fed back into the model.
+#pragma once
+
+#include <torch/types.h>
+
+#include "wna/analyses/classification_images/accumulator.hpp"
+#include "wna/models/network.hpp"
+#include "wna/noise/noise.hpp"
+
+namespace wna {
+
+// All tensors are float64 (counts int64). Shapes: G gammas, K classes, P pixels, S stages.
+struct ClassImageStatistics {
+  torch::Tensor count;            // G x K (int64)
+  torch::Tensor sum, sum_squares; // G x K x P
+  torch::Tensor weighted_sum;     // G x K x P
+  torch::Tensor weight;           // G x K
+  torch::Tensor floor_sum;        // G x K x P
+  torch::Tensor floor_count;      // G x K (int64)
+  torch::Tensor mean;             // G x K x P, NaN where count == 0 (see `defined`)
+  torch::Tensor defined;          // G x K (int64: 1 if the class was predicted at least once)
+  torch::Tensor weighted_mean, floor_mean;  // G x K x P, NaN where undefined
+  torch::Tensor grand_mean;       // G x P
+  torch::Tensor zmap;             // G x K x P
+  torch::Tensor histogram;        // G x K, fraction of samples predicted as each class
+  torch::Tensor mean_softmax;     // G x K x K, row c: mean softmax of samples predicted c
+  torch::Tensor convergence;      // G x K x S, corr(CI after stage s, final CI)
+  torch::Tensor stage_samples;    // S (int64), samples seen after each stage
+  torch::Tensor split_half;       // G x K, Spearman-Brown corrected even/odd-block correlation
+  torch::Tensor feedback_softmax; // G x K x K, the model's softmax for each CI as input
+  torch::Tensor feedback_prediction;  // G x K (int64), -1 where the CI is undefined
+};
+
+// `gammas` and `noise` describe the stimuli (z-maps use the known noise variance at gamma 0
+// and the empirical per-pixel variance otherwise). `block_size`/`samples` give stage sizes.
+ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumulator,
+                                           const std::vector<double>& gammas, const NoiseSettings& noise,
+                                           int64_t samples, int64_t block_size, Network& network);
+
+}  // namespace wna

@@ -1,0 +1,46 @@
+// One rank's share of the noise pass. Each block is cut into forward chunks aligned to global
+// sample indices (run.forward_batch samples each); `threads` workers take chunks, each running
+// single-threaded LibTorch on its own buffers: generate the noise, mix in the signal per gamma,
+// run the model once (probing the analyses' layers at the probe gamma), and hand that one
+// forward pass, as a NoiseBatch of tensors, to every analysis's worker (all gammas, or the
+// probe gamma only). Workers sum exactly into their own buffers, merged into each analysis's
+// sums at the end. Every sample is thus computed in the same chunk, with the same kernels,
+// whatever the block size, rank count or thread count: the results are bitwise the same.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "wna/analyses/analysis.hpp"
+#include "wna/engine/block_plan.hpp"
+#include "wna/engine/phase_timer.hpp"
+#include "wna/engine/run_config.hpp"
+#include "wna/engine/stimuli.hpp"
+#include "wna/models/network.hpp"
+
+namespace wna {
+
+class NoisePipeline {
+ public:
+  // `analyses`: the run's analyses in registry order; those whose make_worker() is null take no
+  // part in the noise pass.
+  NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
+                std::vector<Analysis*> analyses);
+
+  // Runs `blocks` on settings.threads workers. `on_progress(fraction)` is called from one
+  // worker now and then (for progress lines). Phase times are per-worker averages.
+  void run(const std::vector<Block>& blocks, PhaseTimer& timer,
+           const std::function<void(double)>& on_progress = {});
+
+  // Every analysis's exact sums, in registry order (for checkpoints; empty for analyses that
+  // sum nothing during the noise pass).
+  std::vector<ExactBuffer*> buffers() const;
+
+ private:
+  Network& network_;
+  const RunSettings& settings_;
+  const StimulusMixer& mixer_;
+  std::vector<Analysis*> analyses_;
+};
+
+}  // namespace wna

@@ -1,0 +1,75 @@
+// Classification-image datasets of the archive (layout: docs/archive.md).
+#include "wna/analyses/classification_images/archive.hpp"
+
+
+namespace wna {
+namespace {
+
+const std::string kGroup = "/classification_images";
+
+// Writes `tensor` (its first dimension is gamma) with this rank's share of gamma rows.
+void write_tensor(ArchiveWriter& archive, const std::string& name, const torch::Tensor& tensor,
+                  std::vector<std::string> axes, const std::string& description, int rank, int ranks) {
+  DatasetSpec spec{kGroup + "/" + name, tensor.sizes().vec(), std::move(axes), description};
+  const auto [begin, end] = owned_rows(spec.dims[0], rank, ranks);
+  const auto rows = tensor.slice(0, begin, end).contiguous();
+  if (tensor.scalar_type() == torch::kInt64)
+    archive.write(spec, rows.data_ptr<int64_t>(), begin, end);
+  else
+    archive.write(spec, rows.to(torch::kFloat64).contiguous().data_ptr<double>(), begin, end);
+}
+
+}  // namespace
+
+void define_class_image_axes(ArchiveWriter& archive, const ModelSpec& spec, const std::vector<double>& gammas,
+                             const torch::Tensor& stage_samples) {
+  archive.define_axis("gamma", gammas);
+  archive.define_axis("class", spec.class_names);
+  archive.define_axis("channel", index_axis(spec.channels));
+  archive.define_axis("y", index_axis(spec.height));
+  archive.define_axis("x", index_axis(spec.width));
+  const auto samples = stage_samples.to(torch::kFloat64).contiguous();
+  archive.define_axis("stage_samples", std::vector<double>(samples.data_ptr<double>(),
+                                                           samples.data_ptr<double>() + samples.numel()));
+}
+
+void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& s, const ModelSpec& spec,
+                        double confidence_floor, int rank, int ranks) {
+  const int64_t G = s.count.size(0), K = s.count.size(1);
+  const std::vector<int64_t> image_shape{G, K, spec.channels, spec.height, spec.width};
+  const std::vector<std::string> image_axes{"gamma", "class", "channel", "y", "x"};
+  const std::vector<std::string> class_axes{"gamma", "class"};
+  auto image = [&](const torch::Tensor& t) { return t.reshape(image_shape); };
+  auto put = [&](const std::string& name, const torch::Tensor& t, const std::vector<std::string>& axes,
+                 const std::string& description) { write_tensor(archive, name, t, axes, description, rank, ranks); };
+
+  put("count", s.count, class_axes, "noise samples predicted as each class");
+  put("sum", image(s.sum), image_axes, "sum of the stimuli predicted as each class (raw)");
+  put("sum_squares", image(s.sum_squares), image_axes, "sum of squared stimuli per class (raw)");
+  put("weighted_sum", image(s.weighted_sum), image_axes, "sum of max-softmax x stimulus per class (raw)");
+  put("weight", s.weight, class_axes, "sum of max-softmax per class (raw)");
+  put("floor_sum", image(s.floor_sum), image_axes, "sum of stimuli whose max softmax > confidence_floor (raw)");
+  put("floor_count", s.floor_count, class_axes, "samples whose max softmax > confidence_floor");
+  put("mean", image(s.mean), image_axes, "classification image: mean stimulus per predicted class; NaN where defined = 0");
+  put("defined", s.defined, class_axes, "1 where the class was predicted at least once (its CI is defined)");
+  put("weighted_mean", image(s.weighted_mean), image_axes, "confidence-weighted classification image");
+  put("floor_mean", image(s.floor_mean), image_axes, "classification image above the confidence floor");
+  put("grand_mean", s.grand_mean.reshape({G, spec.channels, spec.height, spec.width}),
+      {"gamma", "channel", "y", "x"}, "mean of all stimuli");
+  put("zmap", image(s.zmap), image_axes,
+      "per-pixel z score (CI - mu) / (sigma / sqrt(count)); gamma 0: the noise's mu, sigma; else empirical");
+  put("histogram", s.histogram, class_axes, "fraction of samples predicted as each class");
+  put("mean_softmax", s.mean_softmax, {"gamma", "class", "class"},
+      "mean softmax vector of the samples predicted as each class");
+  put("convergence", s.convergence, {"gamma", "class", "stage_samples"},
+      "Pearson r of the CI after stage_samples samples with the final CI");
+  put("split_half_reliability", s.split_half, class_axes,
+      "Spearman-Brown corrected correlation of the CIs of even and odd blocks");
+  put("feedback_softmax", s.feedback_softmax, {"gamma", "class", "class"},
+      "model softmax for each classification image fed back as an input");
+  put("feedback_prediction", s.feedback_prediction, class_axes,
+      "class the model predicts for each classification image; -1 where undefined");
+  archive.set_attribute(kGroup, "confidence_floor", confidence_floor);
+}
+
+}  // namespace wna

@@ -1,0 +1,94 @@
+// The classification-image analysis as a plug-in: every gamma's batches go to one
+// ClassImageAccumulator per worker; the sums are all-reduced; the statistics are finalised on
+// every rank and each rank writes its share of the gamma rows.
+#include "wna/analyses/classification_images/classification_images_analysis.hpp"
+
+#include "wna/analyses/classification_images/accumulator.hpp"
+#include "wna/analyses/classification_images/archive.hpp"
+#include "wna/analyses/classification_images/statistics.hpp"
+#include "wna/config/key_table.hpp"
+
+namespace wna {
+namespace {
+
+struct ClassImageSettings {
+  double confidence_floor;
+};
+
+const KeyTable<ClassImageSettings>& class_image_keys() {
+  static const KeyTable<ClassImageSettings> keys = [] {
+    KeyTable<ClassImageSettings> t("analysis");
+    t.add({.key = "confidence_floor", .type = KeyType::Real, .default_value = "0.3",
+           .help = "floor CI keeps samples whose max softmax exceeds this", .min = 0, .max = 1},
+          [](ClassImageSettings& s) -> double& { return s.confidence_floor; });
+    return t;
+  }();
+  return keys;
+}
+
+class ClassImageWorker : public NoiseWorker {
+ public:
+  ClassImageWorker(const ClassImageShape& shape, double confidence_floor) : accumulator_(shape, confidence_floor) {}
+  void add(const NoiseBatch& batch) override {
+    accumulator_.add(batch.gamma_index, batch.block, batch.stimuli.data_ptr<float>(),
+                     batch.probabilities.data_ptr<float>(), batch.count);
+  }
+  void end_chunk() override { accumulator_.buffer().normalize(); }  // keeps every low limb far from overflow
+  ExactBuffer& sums() override { return accumulator_.buffer(); }
+
+ private:
+  ClassImageAccumulator accumulator_;
+};
+
+class ClassImagesAnalysis : public Analysis {
+ public:
+  ClassImagesAnalysis(const RunContext& context, const ClassImageSettings& settings)
+      : context_(context), totals_(shape_of(context), settings.confidence_floor) {}
+  std::string name() const override { return "classification_images"; }
+  bool every_gamma() const override { return true; }
+  std::unique_ptr<NoiseWorker> make_worker() const override {
+    return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
+  }
+  ExactBuffer& sums() override { return totals_.buffer(); }
+
+  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override {
+    const auto& s = context_.settings;
+    const ModelSpec& spec = context_.network.spec();
+    const auto statistics =
+        finalize_class_images(totals_, s.gammas, s.noise, s.samples, s.block_size, context_.network);
+    define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
+    write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
+    const auto& limbs = totals_.buffer();
+    const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);
+    archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
+                   "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
+                  limbs.limbs() + begin, begin, end);
+    shared[kProbeGammaImages] = statistics.mean[probe_gamma_index(s.gammas)].reshape(
+        {spec.num_classes(), spec.channels, spec.height, spec.width});
+  }
+
+ private:
+  static ClassImageShape shape_of(const RunContext& context) {
+    const ModelSpec& spec = context.network.spec();
+    ClassImageShape shape;
+    shape.gammas = static_cast<int64_t>(context.settings.gammas.size());
+    shape.classes = spec.num_classes();
+    shape.pixels = spec.channels * spec.height * spec.width;
+    shape.stages = convergence_stages(context.settings.blocks());
+    return shape;
+  }
+
+  const RunContext& context_;
+  ClassImageAccumulator totals_;
+};
+
+}  // namespace
+
+AnalysisEntry classification_images_entry() {
+  return {"classification_images", [] { return class_image_keys().schema(); },
+          [](const RunContext& context) -> std::unique_ptr<Analysis> {
+            return std::make_unique<ClassImagesAnalysis>(context, class_image_keys().read(context.config));
+          }};
+}
+
+}  // namespace wna

@@ -1,0 +1,145 @@
+// Derived classification-image statistics (see include/wna/analyses/classification_images/statistics.hpp).
+#include "wna/analyses/classification_images/statistics.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "wna/models/network.hpp"
+
+namespace wna {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Reads `n` consecutive sums starting at `index` into a float64 tensor row.
+void read_sums(const ExactBuffer& buffer, size_t index, int64_t n, double* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = buffer.value(index + static_cast<size_t>(j));
+}
+
+double pearson(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto x = a - a.mean(), y = b - b.mean();
+  const double denominator = std::sqrt((x * x).sum().item<double>() * (y * y).sum().item<double>());
+  return denominator > 0 ? (x * y).sum().item<double>() / denominator : kNaN;
+}
+
+}  // namespace
+
+ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumulator,
+                                           const std::vector<double>& gammas, const NoiseSettings& noise,
+                                           int64_t samples, int64_t block_size, Network& network) {
+  const ClassImageShape& shape = accumulator.shape();
+  const int64_t G = shape.gammas, K = shape.classes, P = shape.pixels, S = shape.stages;
+  const ExactBuffer& buffer = accumulator.buffer();
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+
+  ClassImageStatistics r;
+  r.count = torch::zeros({G, K}, i64);
+  r.floor_count = torch::zeros({G, K}, i64);
+  r.weight = torch::zeros({G, K}, f64);
+  r.sum = torch::zeros({G, K, P}, f64);
+  r.sum_squares = torch::zeros({G, K, P}, f64);
+  r.weighted_sum = torch::zeros({G, K, P}, f64);
+  r.floor_sum = torch::zeros({G, K, P}, f64);
+  r.mean_softmax = torch::zeros({G, K, K}, f64);
+  auto stage_sum = torch::zeros({S, G, K, P}, f64);
+  auto stage_count = torch::zeros({S, G, K}, f64);
+  auto parity_sum = torch::zeros({2, G, K, P}, f64);
+  for (int64_t g = 0; g < G; ++g) {
+    for (int64_t c = 0; c < K; ++c) {
+      r.count[g][c] = static_cast<int64_t>(std::llround(buffer.value(accumulator.count_index(g, c))));
+      r.floor_count[g][c] = static_cast<int64_t>(std::llround(buffer.value(accumulator.floor_count_index(g, c))));
+      r.weight[g][c] = buffer.value(accumulator.weight_index(g, c));
+      read_sums(buffer, accumulator.sum_squares_index(g, c), P, r.sum_squares[g][c].data_ptr<double>());
+      read_sums(buffer, accumulator.weighted_sum_index(g, c), P, r.weighted_sum[g][c].data_ptr<double>());
+      read_sums(buffer, accumulator.floor_sum_index(g, c), P, r.floor_sum[g][c].data_ptr<double>());
+      read_sums(buffer, accumulator.probability_sum_index(g, c), K, r.mean_softmax[g][c].data_ptr<double>());
+      for (int64_t s = 0; s < S; ++s) {
+        read_sums(buffer, accumulator.stage_sum_index(s, g, c), P, stage_sum[s][g][c].data_ptr<double>());
+        stage_count[s][g][c] = buffer.value(accumulator.stage_count_index(s, g, c));
+      }
+      for (int64_t parity = 0; parity < 2; ++parity)
+        read_sums(buffer, accumulator.parity_sum_index(parity, g, c), P, parity_sum[parity][g][c].data_ptr<double>());
+    }
+  }
+  // The class sums add the stages' limbs as integers and round once, so they do not depend on
+  // how the samples were split into stages.
+  ExactBuffer totals(static_cast<size_t>(P));
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t c = 0; c < K; ++c) {
+      totals.clear();
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t j = 0; j < P; ++j)
+          totals.add_sum(static_cast<size_t>(j), buffer, accumulator.stage_sum_index(s, g, c) + static_cast<size_t>(j));
+      read_sums(totals, 0, P, r.sum[g][c].data_ptr<double>());
+    }
+
+  const auto count = r.count.to(torch::kFloat64);
+  r.defined = (r.count > 0).to(torch::kInt64);
+  const auto undefined = (r.count == 0).unsqueeze(2);
+  r.mean = (r.sum / count.unsqueeze(2)).masked_fill(undefined, kNaN);
+  r.weighted_mean = (r.weighted_sum / r.weight.unsqueeze(2)).masked_fill(r.weight.unsqueeze(2) <= 0, kNaN);
+  r.floor_mean = (r.floor_sum / r.floor_count.to(torch::kFloat64).unsqueeze(2))
+                     .masked_fill((r.floor_count == 0).unsqueeze(2), kNaN);
+  r.mean_softmax = (r.mean_softmax / count.unsqueeze(2)).masked_fill(undefined, kNaN);
+
+  const auto total = count.sum(1, true);  // G x 1
+  r.histogram = count / total;
+  r.grand_mean = r.sum.sum(1) / total;
+  const auto grand_variance = (r.sum_squares.sum(1) / total - r.grand_mean * r.grand_mean).clamp_min(0);
+
+  // z = (CI_c - mu) / (sigma / sqrt(count_c)); at gamma 0 mu and sigma are the noise's own.
+  r.zmap = torch::empty({G, K, P}, f64);
+  for (int64_t g = 0; g < G; ++g) {
+    torch::Tensor mu, sigma;
+    if (gammas[static_cast<size_t>(g)] == 0.0) {
+      mu = torch::full({P}, noise_pixel_mean(noise), f64);
+      sigma = torch::full({P}, std::sqrt(noise_pixel_variance(noise)), f64);
+    } else {
+      mu = r.grand_mean[g];
+      sigma = grand_variance[g].sqrt();
+    }
+    r.zmap[g] = ((r.mean[g] - mu) / (sigma / count[g].sqrt().unsqueeze(1))).masked_fill(undefined[g], kNaN);
+  }
+
+  // Convergence: correlation of the CI after each stage (prefix of blocks) with the final CI.
+  r.stage_samples = torch::zeros({S}, i64);
+  r.convergence = torch::full({G, K, S}, kNaN, f64);
+  const auto prefix_sum = stage_sum.cumsum(0), prefix_count = stage_count.cumsum(0);
+  for (int64_t s = 0; s < S; ++s) {
+    const int64_t blocks_through = (int64_t{2} << s) - 1;
+    r.stage_samples[s] = std::min(samples, blocks_through * block_size);
+    for (int64_t g = 0; g < G; ++g)
+      for (int64_t c = 0; c < K; ++c)
+        if (prefix_count[s][g][c].item<double>() > 0 && r.count[g][c].item<int64_t>() > 0)
+          r.convergence[g][c][s] = pearson(prefix_sum[s][g][c] / prefix_count[s][g][c], r.mean[g][c]);
+  }
+
+  // Split-half reliability over even and odd blocks, Spearman-Brown corrected.
+  r.split_half = torch::full({G, K}, kNaN, f64);
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t c = 0; c < K; ++c) {
+      const double even = parity_sum[0][g][c].abs().sum().item<double>();
+      const double odd = parity_sum[1][g][c].abs().sum().item<double>();
+      if (even == 0 || odd == 0) continue;
+      const double half = pearson(parity_sum[0][g][c], parity_sum[1][g][c]);
+      r.split_half[g][c] = 2 * half / (1 + half);
+    }
+
+  // The CIs as inputs to the model (the original README's "average noise maps" with predictions).
+  r.feedback_softmax = torch::full({G, K, K}, kNaN, f64);
+  r.feedback_prediction = torch::full({G, K}, -1, i64);
+  {
+    torch::InferenceMode inference;
+    network.module().eval();
+    const auto images = r.mean.reshape({G * K, P}).nan_to_num(0.0).to(torch::kFloat32).contiguous();
+    const auto probabilities = class_probabilities(network, images.data_ptr<float>(), G * K)
+                                   .to(torch::kFloat64)
+                                   .reshape({G, K, K});
+    r.feedback_softmax = probabilities.masked_fill(undefined, kNaN);
+    r.feedback_prediction = probabilities.argmax(2).masked_fill(r.count == 0, -1);
+  }
+  return r;
+}
+
+}  // namespace wna

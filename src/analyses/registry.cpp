@@ -1,0 +1,32 @@
+// The registry of analyses: one line per analysis, in the order they run, reduce and write
+// (an analysis may read what one before it published: activation maps feed back the
+// classification images). Adding an analysis: docs/architecture.md.
+#include "wna/analyses/analysis.hpp"
+
+#include "wna/analyses/activation_maps/activation_maps_analysis.hpp"
+#include "wna/analyses/classification_images/classification_images_analysis.hpp"
+#include "wna/analyses/microstimulation/microstimulation_analysis.hpp"
+#include "wna/analyses/sta/sta_analysis.hpp"
+#include "wna/analyses/stc/stc_analysis.hpp"
+
+namespace wna {
+
+const std::vector<AnalysisEntry>& analysis_registry() {
+  static const std::vector<AnalysisEntry> entries = {
+      classification_images_entry(),
+      sta_analysis_entry(),
+      stc_analysis_entry(),
+      activation_maps_entry(),
+      microstimulation_entry(),
+  };
+  return entries;
+}
+
+std::vector<std::unique_ptr<Analysis>> make_analyses(const RunContext& context) {
+  std::vector<std::unique_ptr<Analysis>> analyses;
+  for (const AnalysisEntry& entry : analysis_registry())
+    if (auto analysis = entry.make(context)) analyses.push_back(std::move(analysis));
+  return analyses;
+}
+
+}  // namespace wna

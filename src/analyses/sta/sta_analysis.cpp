@@ -1,0 +1,82 @@
+// The STA analysis as a plug-in: the [sta] keys, the probed layers, one StaAccumulator per
+// worker, the unit grid reduce-scattered to its owners (each layer's units split over ranks),
+// and /sta/<layer> written by the owners.
+#include "wna/analyses/sta/sta_analysis.hpp"
+
+#include "wna/analyses/sta/archive.hpp"
+#include "wna/analyses/sta/layers.hpp"
+#include "wna/config/key_table.hpp"
+
+namespace wna {
+namespace {
+
+const KeyTable<StaSettings>& sta_keys() {
+  static const KeyTable<StaSettings> keys = [] {
+    KeyTable<StaSettings> t("sta");
+    t.add({.key = "layers", .type = KeyType::TextList, .default_value = "",
+           .help = "layers whose units get spike-triggered averages, mean and variance: names, or all (every "
+                   "conv2d, linear, rnn, lstm and relu layer); empty: none"},
+          [](StaSettings& s) -> std::vector<std::string>& { return s.layers; });
+    t.add({.key = "position_y", .type = KeyType::Integer, .default_value = "5",
+           .help = "conv-like layers: row of the unit whose STA (and STC) is taken at one position", .min = 0},
+          [](StaSettings& s) -> int64_t& { return s.position_y; });
+    t.add({.key = "position_x", .type = KeyType::Integer, .default_value = "5",
+           .help = "conv-like layers: column of the unit whose STA (and STC) is taken at one position", .min = 0},
+          [](StaSettings& s) -> int64_t& { return s.position_x; });
+    return t;
+  }();
+  return keys;
+}
+
+class StaWorker : public NoiseWorker {
+ public:
+  explicit StaWorker(const StaLayout& layout) : accumulator_(layout) {}
+  void add(const NoiseBatch& batch) override { accumulator_.add(batch.stimuli, *batch.activations); }
+  ExactBuffer& sums() override { return accumulator_.buffer(); }
+
+ private:
+  StaAccumulator accumulator_;
+};
+
+class StaAnalysis : public Analysis {
+ public:
+  StaAnalysis(const RunContext& context, StaLayout layout)
+      : context_(context), totals_(std::move(layout)) {}
+  std::string name() const override { return "sta"; }
+  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
+  std::unique_ptr<NoiseWorker> make_worker() const override {
+    return std::make_unique<StaWorker>(totals_.layout());
+  }
+  ExactBuffer& sums() override { return totals_.buffer(); }
+  void reduce(Reducer& reducer, const Ranks& ranks) override { reduce_sta_to_owners(reducer, totals_, ranks.size); }
+  void write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) override {
+    const auto& s = context_.settings;
+    write_sta(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples,
+              context_.network, ranks.rank, ranks.size);
+  }
+
+ private:
+  const RunContext& context_;
+  StaAccumulator totals_;
+};
+
+}  // namespace
+
+void reduce_sta_to_owners(Reducer& reducer, StaAccumulator& sta, int ranks) {
+  for (const StaLayer& layer : sta.layout().layers()) {
+    std::vector<size_t> offsets;
+    for (int rank = 0; rank < ranks; ++rank) offsets.push_back(layer.unit_index(owned_rows(layer.units, rank, ranks).first));
+    offsets.push_back(layer.unit_index(layer.units));
+    reducer.reduce_scatter(sta.buffer(), offsets);
+  }
+}
+
+AnalysisEntry sta_analysis_entry() {
+  return {"sta", [] { return sta_keys().schema(); }, [](const RunContext& context) -> std::unique_ptr<Analysis> {
+            const StaSettings settings = sta_keys().read(context.config);
+            if (settings.layers.empty()) return nullptr;
+            return std::make_unique<StaAnalysis>(context, resolve_sta_layout(context.network, settings));
+          }};
+}
+
+}  // namespace wna

@@ -1,0 +1,84 @@
+// Spike-triggered covariance sums (see include/wna/analyses/stc/accumulator.hpp).
+#include "wna/analyses/stc/accumulator.hpp"
+
+#include <utility>
+
+namespace wna {
+namespace {
+
+// A chunk adds one value to every sum, so each low limb grows by less than 2^32 per chunk.
+constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
+
+// Adds the upper triangle (i <= j) of the symmetric P x P float32 `matrix` at `index`.
+void add_upper_triangle(ExactBuffer& buffer, size_t index, const torch::Tensor& matrix, const std::string& layer) {
+  const float* values = checked_chunk_sums(matrix, layer);
+  const int64_t p = matrix.size(0);
+  for (int64_t i = 0; i < p; ++i) {
+    buffer.add_row(index, values + i * p + i, static_cast<size_t>(p - i));
+    index += static_cast<size_t>(p - i);
+  }
+}
+
+// The unit's activation per sample (n values) from its layer's activations.
+torch::Tensor unit_activation(const StcUnit& unit, const torch::Tensor& activation) {
+  const auto a = activation.to(torch::kFloat32);
+  if (unit.layer.spatial) return a.select(1, unit.unit).select(1, unit.layer.position_y).select(1, unit.layer.position_x);
+  return a.reshape({a.size(0), -1}).select(1, unit.unit);
+}
+
+}  // namespace
+
+void StcLayout::add(const StaLayer& layer, int64_t unit) {
+  StcUnit stc_unit{layer, unit, sums_};
+  sums_ += record(stc_unit);
+  units_.push_back(std::move(stc_unit));
+}
+
+std::vector<std::string> StcLayout::layer_names() const {
+  std::vector<std::string> names;
+  for (const auto& unit : units_)
+    if (names.empty() || names.back() != unit.layer.name) names.push_back(unit.layer.name);
+  return names;
+}
+
+StcAccumulator::StcAccumulator(StcLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {}
+
+void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
+  if (layout_.empty()) return;
+  const int64_t n = stimuli.size(0);
+  // The stimulus values of a layer's units, and their sum and Gram matrix, are the same for
+  // every listed unit of the layer (units are grouped by layer): computed once per layer.
+  const StaLayer* current = nullptr;
+  torch::Tensor x, stimulus_sum, stimulus_products;
+  for (const StcUnit& unit : layout_.units()) {
+    const StaLayer& layer = unit.layer;
+    if (current == nullptr || current->name != layer.name) {
+      current = &layer;
+      x = (layer.spatial ? position_patches(receptive_field_input(stimuli, layer), layer)
+                         : stimuli.reshape({n, layer.patch}))
+              .contiguous();
+      stimulus_sum = x.sum(0).contiguous();
+      stimulus_products = torch::mm(x.t(), x).contiguous();
+    }
+    const auto a = unit_activation(unit, activations.at(layer.name));
+    const auto patch = static_cast<size_t>(layer.patch);
+    buffer_.add_row(StcLayout::stimulus_sum_index(unit), checked_chunk_sums(stimulus_sum, layer.name), patch);
+    add_upper_triangle(buffer_, StcLayout::stimulus_products_index(unit), stimulus_products, layer.name);
+    buffer_.add(StcLayout::activation_sum_index(unit), *checked_chunk_sums(a.sum().reshape({1}), layer.name));
+    for (int64_t pairing = 0; pairing < layout_.pairings(); ++pairing) {
+      // Pairing p: stimulus i with the activation of sample i - p (cyclically in the chunk).
+      const auto paired = pairing == 0 ? a : torch::roll(a, {pairing}, {0});
+      const auto weighted = (x * paired.unsqueeze(1)).contiguous();
+      buffer_.add_row(StcLayout::weighted_sum_index(unit, pairing),
+                      checked_chunk_sums(weighted.sum(0).contiguous(), layer.name), patch);
+      add_upper_triangle(buffer_, StcLayout::weighted_products_index(unit, pairing),
+                         torch::mm(weighted.t(), x).contiguous(), layer.name);
+    }
+  }
+  if (++chunks_since_normalize_ == kChunksBetweenNormalizations) {
+    buffer_.normalize();
+    chunks_since_normalize_ = 0;
+  }
+}
+
+}  // namespace wna

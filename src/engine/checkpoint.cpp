@@ -1,0 +1,199 @@
+// Checkpoints (see include/wna/engine/checkpoint.hpp). File: a magic line, the payload's size and
+// FNV-1a 64 checksum, then the payload, a Boost.Serialization binary archive of RunState.
+#include "wna/engine/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <fmt/format.h>
+
+#include "wna/core/error.hpp"
+#include "wna/core/mpi_session.hpp"
+
+namespace boost::serialization {
+
+template <class Archive>
+void serialize(Archive& archive, wna::RunState& state, const unsigned int /*version*/) {
+  archive & state.fingerprint & state.completed_blocks & state.limbs;
+}
+
+}  // namespace boost::serialization
+
+namespace wna {
+namespace {
+
+const std::string kMagic = "wna checkpoint 1";
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void record_stop_signal(int signal) { g_stop_signal = signal; }
+
+uint64_t fnv1a(const char* data, size_t size) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (size_t i = 0; i < size; ++i) hash = (hash ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
+  return hash;
+}
+
+// Flushes a file's (or directory's) data to the disk, so that a crash after the rename leaves
+// the whole checkpoint, not an empty file.
+bool sync_to_disk(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot be read", path));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+std::string run_fingerprint(const Config& config, const torch::Tensor& signals) {
+  std::string text;
+  for (const KeySpec& key : config.schema()) {
+    if (key.effect == Effect::Results) {
+      text += key.name() + " = " + config.canonical(key.name()) + "\n";
+    } else if (key.effect == Effect::FileContent) {
+      const std::string bytes = read_file(config.text(key.name()));
+      text += fmt::format("{} (size, FNV-1a hash) = {} bytes, {:016x}\n", key.name(), bytes.size(),
+                          fnv1a(bytes.data(), bytes.size()));
+    }
+  }
+  if (signals.defined()) {
+    const auto images = signals.to(torch::kFloat32).contiguous();
+    text += fmt::format("gamma signals (test images, FNV-1a hash) = {} images, {:016x}\n", images.size(0),
+                        fnv1a(reinterpret_cast<const char*>(images.data_ptr<float>()), images.numel() * sizeof(float)));
+  }
+  return text;
+}
+
+void save_checkpoint(const std::string& path, const RunState& state) {
+  std::ostringstream payload_stream(std::ios::binary);
+  {
+    boost::archive::binary_oarchive archive(payload_stream);
+    archive << state;
+  }
+  const std::string payload = payload_stream.str();
+  const std::string temp = fmt::format("{}.partial-{}", path, static_cast<long>(getpid()));
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << kMagic << "\n" << payload.size() << " " << fnv1a(payload.data(), payload.size()) << "\n" << payload;
+    out.close();
+    if (!out || !sync_to_disk(temp)) {
+      std::remove(temp.c_str());
+      throw Error(fmt::format("checkpoint {}: cannot be written (disk full or not writable?)", temp));
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temp, path, error);
+  if (error) {
+    std::remove(temp.c_str());
+    throw Error(fmt::format("checkpoint {}: cannot rename {} to it: {}", path, temp, error.message()));
+  }
+  sync_to_disk(std::filesystem::absolute(path).parent_path().string());  // the rename itself
+}
+
+RunState load_checkpoint(const std::string& path) {
+  const std::string file = read_file(path);
+  std::istringstream in(file, std::ios::binary);
+  std::string magic;
+  size_t size = 0;
+  uint64_t checksum = 0;
+  std::getline(in, magic);
+  if (magic != kMagic || !(in >> size >> checksum) || in.get() != '\n')
+    throw Error(fmt::format("checkpoint {}: not a wna checkpoint (expected a first line '{}')", path, kMagic));
+  const auto start = static_cast<size_t>(in.tellg());
+  if (file.size() - start != size || fnv1a(file.data() + start, size) != checksum)
+    throw Error(fmt::format("checkpoint {}: truncated or corrupted (size or checksum mismatch); delete it to start "
+                            "the run afresh", path));
+  RunState state;
+  try {
+    std::istringstream payload(file.substr(start), std::ios::binary);
+    boost::archive::binary_iarchive archive(payload);
+    archive >> state;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("checkpoint {}: cannot be decoded: {}", path, e.what()));
+  }
+  return state;
+}
+
+uint64_t checkpoint_digest(const RunState& state) {
+  const auto& blocks = state.completed_blocks;
+  return fnv1a(reinterpret_cast<const char*>(blocks.data()), blocks.size() * sizeof(int64_t)) | 1;
+}
+
+void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored) {
+  if (expected == stored) return;
+  std::istringstream want(expected), have(stored);
+  std::string wanted, had;
+  while (std::getline(want, wanted)) {
+    if (!std::getline(have, had)) had = "(missing)";
+    if (wanted != had)
+      throw UsageError(fmt::format("checkpoint {} belongs to another run: it has {} but this run has {}; use the "
+                                   "settings it was written with, or another run.checkpoint path",
+                                   path, had, wanted));
+  }
+  throw UsageError(fmt::format("checkpoint {} belongs to another run; use another run.checkpoint path", path));
+}
+
+RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const std::vector<int64_t>& my_completed,
+                          const std::vector<ExactBuffer*>& buffers) {
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  RunState state;
+  state.fingerprint = fingerprint;
+  int count = static_cast<int>(my_completed.size());
+  std::vector<int> counts(static_cast<size_t>(ranks)), displacements(static_cast<size_t>(ranks));
+  check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm), "gather of completed block counts");
+  int total = 0;
+  for (int r = 0; r < ranks; ++r) displacements[static_cast<size_t>(r)] = total, total += counts[static_cast<size_t>(r)];
+  if (rank == 0) state.completed_blocks.resize(static_cast<size_t>(total));
+  check_mpi(MPI_Gatherv(my_completed.data(), count, MPI_INT64_T, state.completed_blocks.data(), counts.data(),
+                        displacements.data(), MPI_INT64_T, 0, comm),
+            "gather of completed blocks");
+  std::sort(state.completed_blocks.begin(), state.completed_blocks.end());
+  constexpr size_t kChunk = size_t{1} << 28;  // limbs per MPI call, within MPI's int counts
+  for (ExactBuffer* buffer : buffers) {
+    buffer->normalize();
+    std::vector<int64_t> sum(rank == 0 ? buffer->limb_count() : 0);
+    for (size_t first = 0; first < buffer->limb_count(); first += kChunk) {
+      const auto count = static_cast<int>(std::min(kChunk, buffer->limb_count() - first));
+      check_mpi(MPI_Reduce(buffer->limbs() + first, rank == 0 ? sum.data() + first : nullptr, count, MPI_INT64_T,
+                           MPI_SUM, 0, comm),
+                "reduction of accumulators for a checkpoint");
+    }
+    state.limbs.push_back(std::move(sum));
+  }
+  return state;
+}
+
+void catch_stop_signals() {
+  std::signal(SIGTERM, record_stop_signal);
+  std::signal(SIGUSR1, record_stop_signal);
+}
+
+int stop_signal() { return g_stop_signal; }
+
+void release_stop_signals() {
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGUSR1, SIG_DFL);
+}
+
+}  // namespace wna

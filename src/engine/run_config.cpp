@@ -1,0 +1,161 @@
+// The keys of wna_mpi's INI file, their defaults and valid ranges, and their typed form.
+#include "wna/engine/run_config.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "wna/analyses/analysis.hpp"
+#include "wna/config/key_table.hpp"
+#include "wna/core/error.hpp"
+
+namespace wna {
+
+namespace {
+
+// The engine's keys, each bound to its RunSettings field: the one place of their defaults.
+const KeyTable<RunSettings>& engine_keys() {
+  static const KeyTable<RunSettings> keys = [] {
+    KeyTable<RunSettings> t;
+    using S = RunSettings;
+    t.add({.section = "run", .key = "seed", .type = KeyType::Integer, .default_value = "1",
+           .help = "noise seed: sample i's image is a function of (seed, i, noise settings)", .min = 0},
+          [](S& s) -> uint64_t& { return s.seed; });
+    t.add({.section = "run", .key = "samples", .type = KeyType::Integer, .default_value = "100000",
+           .help = "noise images per gamma value", .min = 1, .max = 1e15},
+          [](S& s) -> int64_t& { return s.samples; });
+    t.add({.section = "run", .key = "block_size", .type = KeyType::Integer, .default_value = "1000",
+           .help = "samples per block (forward batch); blocks are dealt round-robin to ranks", .min = 1, .max = 1 << 20},
+          [](S& s) -> int64_t& { return s.block_size; });
+    t.add({.section = "run", .key = "forward_batch", .type = KeyType::Integer, .default_value = "250",
+           .help = "samples per forward pass, aligned to global sample indices; divides block_size",
+           .min = 1, .max = 1 << 16},
+          [](S& s) -> int64_t& { return s.forward_batch; });
+    t.add({.section = "run", .key = "threads", .type = KeyType::Integer, .default_value = "1",
+           .help = "worker threads per rank, each on its own forward chunks (0: cores / ranks on the node)",
+           .min = 0, .max = 1024, .effect = Effect::None},
+          [](S& s) -> int& { return s.threads; });
+    t.add({.section = "run", .key = "output", .type = KeyType::Text, .default_value = "out/wna.h5",
+           .help = "HDF5 archive to write (written as a temporary file, renamed when complete)",
+           .effect = Effect::None},
+          [](S& s) -> std::string& { return s.output; });
+    t.add({.section = "run", .key = "overwrite", .type = KeyType::Boolean, .default_value = "false",
+           .help = "replace an existing archive (only once the new one is complete)", .effect = Effect::None},
+          [](S& s) -> bool& { return s.overwrite; });
+    t.add({.section = "run", .key = "reducer", .type = KeyType::Text, .default_value = "mpi",
+           .help = "reduction of the exact accumulators: MPI, or NCCL on each rank's GPU (builds with "
+                   "-DWNA_WITH_NCCL=ON)",
+           .choices = {"mpi", "nccl"}, .effect = Effect::None},
+          [](S& s) -> std::string& { return s.reducer; });
+    t.add({.section = "run", .key = "checkpoint", .type = KeyType::Text, .default_value = "",
+           .help = "checkpoint file: written every checkpoint_blocks blocks per rank and on SIGTERM/SIGUSR1 "
+                   "(then exit 3); an existing one of the same run is resumed, on any rank count; removed when "
+                   "the archive is complete; empty: no checkpoints",
+           .effect = Effect::None},
+          [](S& s) -> std::string& { return s.checkpoint; });
+    t.add({.section = "run", .key = "checkpoint_blocks", .type = KeyType::Integer, .default_value = "100",
+           .help = "blocks per rank between checkpoints (and between checks for a stop signal)", .min = 1,
+           .max = 1e9, .effect = Effect::None},
+          [](S& s) -> int64_t& { return s.checkpoint_blocks; });
+    t.add({.section = "run", .key = "progress_seconds", .type = KeyType::Real, .default_value = "10",
+           .help = "interval of rank 0's progress lines (0: none)", .min = 0, .effect = Effect::None},
+          [](S& s) -> double& { return s.progress_seconds; });
+    t.add({.section = "model", .key = "file", .type = KeyType::Text, .default_value = "models/lenet_mnist_demo.pt",
+           .help = "model file written by wna_train, or a TorchScript module", .must_exist = true,
+           .effect = Effect::FileContent},
+          [](S& s) -> std::string& { return s.model_file; });
+    t.add({.section = "model", .key = "format", .type = KeyType::Text, .default_value = "wna",
+           .help = "model file format", .choices = {"wna", "torchscript"}},
+          [](S& s) -> std::string& { return s.model_format; });
+    t.add({.section = "model", .key = "dataset", .type = KeyType::Text, .default_value = "mnist",
+           .help = "for TorchScript models: the image set giving input shape and class names",
+           .choices = {"mnist", "fashion-mnist", "cifar10"}},
+          [](S& s) -> std::string& { return s.torchscript_dataset; });
+    t.add({.section = "data", .key = "data_dir", .type = KeyType::Text, .default_value = "data",
+           .help = "directory prepared by scripts/fetch_data.sh (test images for gamma > 0; their bytes enter "
+                   "the checkpoint fingerprint)",
+           .effect = Effect::None},
+          [](S& s) -> std::string& { return s.data_dir; });
+    t.add({.section = "noise", .key = "kind", .type = KeyType::Text, .default_value = "uniform",
+           .help = "pixel noise: uniform U[0,1), gaussian N(mean, std), binary {0,1}",
+           .choices = {"uniform", "gaussian", "binary"}},
+          [](S& s, const Config& c, const std::string& name) { s.noise.kind = parse_noise_kind(c.text(name)); });
+    t.add({.section = "noise", .key = "mean", .type = KeyType::Real, .default_value = "0.5",
+           .help = "gaussian noise mean", .min = -100, .max = 100},
+          [](S& s) -> double& { return s.noise.mean; });
+    t.add({.section = "noise", .key = "std", .type = KeyType::Real, .default_value = "0.25",
+           .help = "gaussian noise standard deviation", .min = 0, .max = 100},
+          [](S& s) -> double& { return s.noise.std; });
+    t.add({.section = "noise", .key = "binary_p", .type = KeyType::Real, .default_value = "0.5",
+           .help = "binary noise: probability of a 1", .min = 0, .max = 1},
+          [](S& s) -> double& { return s.noise.binary_p; });
+    t.add({.section = "gamma", .key = "values", .type = KeyType::RealList, .default_value = "0",
+           .help = "signal weights: stimulus = (1 - gamma) noise + gamma test image", .min = 0, .max = 1},
+          [](S& s) -> std::vector<double>& { return s.gammas; });
+    return t;
+  }();
+  return keys;
+}
+
+}  // namespace
+
+ConfigSchema engine_schema() { return engine_keys().schema(); }
+
+ConfigSchema run_schema() {
+  ConfigSchema schema = engine_schema();
+  for (const AnalysisEntry& entry : analysis_registry()) {
+    const ConfigSchema keys = entry.keys();
+    schema.insert(schema.end(), keys.begin(), keys.end());
+  }
+  return schema;
+}
+
+RunSettings default_run_settings() {
+  RunSettings s = engine_keys().defaults();
+  s.noise.seed = s.seed;
+  return s;
+}
+
+int64_t probe_gamma_index(const std::vector<double>& gammas) {
+  for (size_t g = 0; g < gammas.size(); ++g)
+    if (gammas[g] == 0.0) return static_cast<int64_t>(g);
+  return 0;
+}
+
+RunSettings run_settings(const Config& config) {
+  namespace fs = std::filesystem;
+  RunSettings s = engine_keys().read(config);
+  s.noise.seed = s.seed;
+#ifndef WNA_WITH_NCCL
+  if (s.reducer == "nccl")
+    throw UsageError("run.reducer = 'nccl': this wna was built without NCCL; rebuild with -DWNA_WITH_NCCL=ON "
+                     "or use run.reducer = mpi");
+#endif
+  if (s.block_size % s.forward_batch != 0)
+    throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "
+                                 "chunks are aligned to sample indices so results do not depend on the block size)",
+                                 s.block_size, s.forward_batch));
+  if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
+  if (s.output.empty() || fs::is_directory(s.output))
+    throw UsageError(fmt::format("run.output = '{}': expected a file path for the archive", s.output));
+  if (fs::exists(s.output) && !s.overwrite)
+    throw UsageError(fmt::format("run.output = '{}': archive exists; set run.overwrite = true to replace it",
+                                 s.output));
+  const fs::path directory = fs::absolute(s.output).parent_path();
+  if (!fs::is_directory(directory))
+    throw UsageError(fmt::format("run.output = '{}': directory {} does not exist", s.output, directory.string()));
+  if (access(directory.c_str(), W_OK) != 0)
+    throw UsageError(fmt::format("run.output = '{}': directory {} is not writable", s.output, directory.string()));
+  if (!s.checkpoint.empty()) {
+    const fs::path checkpoint_directory = fs::absolute(s.checkpoint).parent_path();
+    if (fs::is_directory(s.checkpoint) || !fs::is_directory(checkpoint_directory) ||
+        access(checkpoint_directory.c_str(), W_OK) != 0)
+      throw UsageError(fmt::format("run.checkpoint = '{}': expected a file path in an existing, writable directory",
+                                   s.checkpoint));
+  }
+  return s;
+}
+
+}  // namespace wna

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Makes the golden archives of tests/golden/ (see README.md there): the two models, trained
+# once by wna_train, and one archive per golden config, written by wna_mpi on 1 rank and
+# compressed with xz.
+# The committed files were made with the build of commit 0c48122 (before the analyses became
+# plug-ins); tests/cli/test_golden_archives.sh checks that today's wna_mpi reproduces every
+# dataset of them bit for bit on 1, 2 and 3 ranks.
+#   bash tests/golden/make_golden.sh BUILD_DIR DATA_DIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build=${1:?usage: make_golden.sh BUILD_DIR DATA_DIR}
+data=${2:?usage: make_golden.sh BUILD_DIR DATA_DIR}
+
+train() {  # architecture output
+  local ini
+  ini=$(mktemp --suffix=.ini)
+  cat >"$ini" <<INI
+[train]
+architecture = $1
+dataset = mnist
+data_dir = $data
+output = $2
+train_subset = 500
+max_epochs = 1
+threads = 1
+INI
+  "$build/wna_train" "$ini"
+  rm -f "$ini"
+}
+[[ -f "$here/lenet_mnist.pt" ]] || train lenet "$here/lenet_mnist.pt"
+[[ -f "$here/logreg_mnist.pt" ]] || train logreg "$here/logreg_mnist.pt"
+
+for config in lenet_all_analyses:lenet_mnist logreg_gaussian_sweep:logreg_mnist; do
+  name=${config%%:*} model=${config##*:}
+  "$build/wna_mpi" "$here/$name.ini" --set "model.file=$here/$model.pt" --set "data.data_dir=$data" \
+    --set "run.output=$here/$name.h5" --set run.overwrite=true
+  xz -9 -f "$here/$name.h5"  # about 10x smaller: the limbs are mostly zero bytes
+done
+ls -l "$here"
