@@ -77,6 +77,8 @@ class Results:
         self.activations = read_activations(archive)
         self.microstimulation = read_microstimulation(archive)
         self.stc = read_stc(archive)
+        self.psychometric_accuracy = (archive.file["psychometric/accuracy"][()]
+                                      if archive.has("psychometric") else None)
 
     @property
     def noise_index(self):
@@ -667,6 +669,13 @@ def write_report(r, out_dir):
         lines += microstimulation_section(r.microstimulation)
     if r.stc is not None:
         lines += stc_section(r.stc)
+    if r.psychometric_accuracy is not None:
+        lines += ["## Psychometric curve", "",
+                  "Fraction of samples predicted as the class of the test image embedded in the noise; the "
+                  "noise-only classification images and confusion matrices are in /psychometric.", "",
+                  "| gamma | accuracy |", "|---|---|"]
+        lines += [f"| {gamma:g} | {accuracy:.4f} |" for gamma, accuracy in zip(r.gammas, r.psychometric_accuracy)]
+        lines += [""]
     if "config" in a:
         lines += ["## Resolved configuration", "", "```ini", a["config"].rstrip(), "```", ""]
     path = out_dir / "report.md"

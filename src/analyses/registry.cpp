@@ -6,6 +6,7 @@
 #include "wna/analyses/activation_maps/activation_maps_analysis.hpp"
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
 #include "wna/analyses/microstimulation/microstimulation_analysis.hpp"
+#include "wna/analyses/psychometric/psychometric_analysis.hpp"
 #include "wna/analyses/sta/sta_analysis.hpp"
 #include "wna/analyses/stc/stc_analysis.hpp"
 
@@ -18,6 +19,7 @@ const std::vector<AnalysisEntry>& analysis_registry() {
       stc_analysis_entry(),
       activation_maps_entry(),
       microstimulation_entry(),
+      psychometric_entry(),
   };
   return entries;
 }

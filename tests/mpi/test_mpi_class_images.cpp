@@ -16,7 +16,7 @@
 #include "wna/reduce/reducer.hpp"
 #include "wna/analyses/classification_images/archive.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
-#include "wna/engine/noise_pipeline.hpp"
+#include "pipeline_under_test.hpp"
 
 namespace {
 
@@ -38,7 +38,7 @@ std::shared_ptr<wna::Network> linear_model() {
 }
 
 wna::RunSettings settings() {
-  wna::RunSettings s;
+  wna::RunSettings s = wna::default_run_settings();
   s.samples = 3100;  // 13 blocks, the last one short
   s.block_size = 250;
   s.forward_batch = 125;
@@ -56,11 +56,11 @@ TEST(MpiClassImages, ReducedAccumulatorsEqualOneProcessComputingEveryBlock) {
   const wna::BlockPlan plan(s.samples, s.block_size);
   wna::PhaseTimer timer;
 
-  wna::NoisePipeline mine(*network, s, mixer);
+  wna::test::PipelineUnderTest mine(*network, s, mixer);
   mine.run(plan.blocks_of_rank(rank(), ranks()), timer);
   wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(mine.class_images().buffer());
 
-  wna::NoisePipeline everything(*network, s, mixer);
+  wna::test::PipelineUnderTest everything(*network, s, mixer);
   everything.run(plan.blocks_of_rank(0, 1), timer);
   const auto& reduced = mine.class_images().buffer();
   const auto& reference = everything.class_images().buffer();
@@ -93,7 +93,7 @@ TEST(MpiClassImages, ArchiveIsWrittenCollectivelyAndRenamedOnlyWhenComplete) {
   const wna::StimulusMixer mixer{torch::Tensor()};
   const wna::BlockPlan plan(s.samples, s.block_size);
   wna::PhaseTimer timer;
-  wna::NoisePipeline pipeline(*network, s, mixer);
+  wna::test::PipelineUnderTest pipeline(*network, s, mixer);
   pipeline.run(plan.blocks_of_rank(rank(), ranks()), timer);
   wna::make_mpi_reducer(MPI_COMM_WORLD)->all_reduce(pipeline.class_images().buffer());
   const auto statistics =

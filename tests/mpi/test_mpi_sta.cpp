@@ -17,10 +17,9 @@
 #include "wna/reduce/reducer.hpp"
 #include "wna/analyses/classification_images/archive.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
-#include "wna/engine/noise_pipeline.hpp"
+#include "pipeline_under_test.hpp"
 #include "wna/analyses/sta/archive.hpp"
 #include "wna/analyses/sta/layers.hpp"
-#include "wna/engine/unit_sharding.hpp"
 #include "wna/analyses/sta/statistics.hpp"
 
 namespace {
@@ -49,7 +48,7 @@ std::shared_ptr<wna::Network> conv_model() {
 }
 
 wna::RunSettings settings() {
-  wna::RunSettings s;
+  wna::RunSettings s = wna::default_run_settings();
   s.samples = 2600;  // 11 blocks, the last one short
   s.block_size = 250;
   s.forward_batch = 125;
@@ -71,7 +70,7 @@ wna::StaLayout layout(wna::Network& network) {
 wna::StaAccumulator run(wna::Network& network, const wna::StaLayout& sta, const std::vector<wna::Block>& blocks) {
   const auto s = settings();
   const wna::StimulusMixer mixer{torch::Tensor()};
-  wna::NoisePipeline pipeline(network, s, mixer, sta);
+  wna::test::PipelineUnderTest pipeline(network, s, mixer, sta);
   wna::PhaseTimer timer;
   pipeline.run(blocks, timer);
   return pipeline.sta();

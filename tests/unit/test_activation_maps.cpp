@@ -15,7 +15,7 @@
 #include "wna/models/sequential_network.hpp"
 #include "wna/analyses/activation_maps/layers.hpp"
 #include "wna/engine/block_plan.hpp"
-#include "wna/engine/noise_pipeline.hpp"
+#include "pipeline_under_test.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/stimuli.hpp"
 
@@ -40,7 +40,7 @@ std::shared_ptr<Network> small_network() {
 }
 
 RunSettings uniform_run(int64_t samples, int threads = 1) {
-  RunSettings s;
+  RunSettings s = default_run_settings();
   s.noise.kind = NoiseKind::Uniform;
   s.noise.seed = 8;
   s.samples = samples;
@@ -51,10 +51,10 @@ RunSettings uniform_run(int64_t samples, int threads = 1) {
   return s;
 }
 
-std::unique_ptr<NoisePipeline> run_rank(Network& network, const RunSettings& s, const ActivationMapLayout& maps,
+std::unique_ptr<test::PipelineUnderTest> run_rank(Network& network, const RunSettings& s, const ActivationMapLayout& maps,
                                         int rank = 0, int ranks = 1) {
   static const StimulusMixer mixer{torch::Tensor()};
-  auto pipeline = std::make_unique<NoisePipeline>(network, s, mixer, StaLayout(), StcLayout(), maps);
+  auto pipeline = std::make_unique<test::PipelineUnderTest>(network, s, mixer, StaLayout(), StcLayout(), maps);
   PhaseTimer timer;
   pipeline->run(BlockPlan(s.samples, s.block_size).blocks_of_rank(rank, ranks), timer);
   return pipeline;

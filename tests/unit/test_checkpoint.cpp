@@ -4,6 +4,8 @@
 // bytes; and the blocks left after a checkpoint are dealt over any rank count exactly once.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <set>
 #include <string>
@@ -76,28 +78,69 @@ TEST(Checkpoint, AnotherRunsCheckpointIsAUsageErrorNamingTheSetting) {
                              "checkpoint x.ckpt belongs to another run: it has b = 3 but this run has b = 2");
 }
 
-TEST(Checkpoint, FingerprintFollowsTheSettingsAndTheModelBytes) {
+// Another valid value for `key` than `current` (its canonical value), from the schema alone.
+std::string other_value(const KeySpec& key, const Config& config, const std::filesystem::path& dir) {
+  const std::string name = key.name();
+  if (!key.choices.empty()) {
+    for (const auto& choice : key.choices)
+      if (choice != config.text(name)) return choice;
+  }
+  switch (key.type) {
+    case KeyType::Integer: {
+      const int64_t value = config.integer(name);
+      return std::to_string(key.max && value + 1 > *key.max ? value - 1 : value + 1);
+    }
+    case KeyType::Real: {
+      const double value = config.real(name);
+      return fmt::format("{}", key.max && value + 0.125 > *key.max ? value - 0.125 : value + 0.125);
+    }
+    case KeyType::Boolean: return config.boolean(name) ? "false" : "true";
+    case KeyType::RealList: return config.real_list(name).empty() ? "0.5" : "0.5, 0.25";
+    case KeyType::TextList: return config.text_list(name).empty() ? "conv1" : "conv1, fc1";
+    case KeyType::Text: {
+      const auto path = dir / ("other_" + key.key);
+      if (key.must_exist) write(path.string(), "another file of other bytes");
+      return path.string();
+    }
+  }
+  return "";
+}
+
+// Every key of wna_mpi's schema: a key that changes the results changes the fingerprint, and
+// one that does not (where and how the run works) leaves it as it is. The model file enters by
+// its bytes: a copy elsewhere keeps the fingerprint, other bytes change it.
+TEST(Checkpoint, FingerprintFollowsEveryResultsKeyAndNoOther) {
   const auto dir = test::scratch_dir("checkpoint_fingerprint");
-  RunSettings s;
-  s.model_file = (dir / "model.pt").string();
-  s.samples = 1000;
-  s.gammas = {0.0};
-  write(s.model_file, "weights A");
-  const std::string base = run_fingerprint(s);
-  RunSettings other_seed = s;
-  other_seed.seed = 2;
-  EXPECT_NE(run_fingerprint(other_seed), base);
-  RunSettings other_threads = s;
-  other_threads.threads = 7;  // how the work is spread does not change the sums
-  other_threads.output = "elsewhere.h5";
-  EXPECT_EQ(run_fingerprint(other_threads), base);
+  const std::string model = (dir / "model.pt").string(), copy = (dir / "copy.pt").string();
+  write(model, "weights A");
+  write(copy, "weights A");
+  const ConfigSchema schema = run_schema();
+  const Config base_config = resolve_config(schema, "", {"model.file=" + model});
+  const std::string base = run_fingerprint(base_config);
+  int results_keys = 0;
+  for (const KeySpec& key : schema) {
+    const std::string value = other_value(key, base_config, dir);
+    const Config changed = resolve_config(schema, "", {"model.file=" + model, key.name() + "=" + value});
+    ASSERT_NE(changed.canonical(key.name()), base_config.canonical(key.name())) << key.name();
+    if (key.effect == Effect::None) {
+      EXPECT_EQ(run_fingerprint(changed), base) << key.name() << " = " << value << " changed the fingerprint";
+    } else {
+      ++results_keys;
+      EXPECT_NE(run_fingerprint(changed), base) << key.name() << " = " << value << " left the fingerprint as it was";
+    }
+  }
+  EXPECT_GE(results_keys, 20);
+  EXPECT_EQ(run_fingerprint(resolve_config(schema, "", {"model.file=" + copy})), base);
+  // One spelling per meaning: 1e3 and 1000 samples are the same run.
+  EXPECT_EQ(run_fingerprint(resolve_config(schema, "", {"model.file=" + model, "run.samples=1e5"})),
+            run_fingerprint(resolve_config(schema, "", {"model.file=" + model, "run.samples=100_000"})));
+
   const auto signals = torch::rand({3, 1, 2, 2});
-  EXPECT_NE(run_fingerprint(s, signals), base);  // gamma > 0 mixes in test images
-  EXPECT_EQ(run_fingerprint(s, signals.clone()), run_fingerprint(s, signals));
-  EXPECT_NE(run_fingerprint(s, signals + 1), run_fingerprint(s, signals));
-  write(s.model_file, "weights B");
-  EXPECT_NE(run_fingerprint(s), base);
-  expect_message<UsageError>([&] { check_fingerprint("c", run_fingerprint(s), base); }, "model.file");
+  EXPECT_NE(run_fingerprint(base_config, signals), base);  // gamma > 0 mixes in test images
+  EXPECT_EQ(run_fingerprint(base_config, signals.clone()), run_fingerprint(base_config, signals));
+  EXPECT_NE(run_fingerprint(base_config, signals + 1), run_fingerprint(base_config, signals));
+  write(model, "weights B");
+  expect_message<UsageError>([&] { check_fingerprint("c", run_fingerprint(base_config), base); }, "model.file");
 }
 
 TEST(Checkpoint, RemainingBlocksAreDealtOverAnyRankCountExactlyOnce) {

@@ -20,7 +20,7 @@
 #include "wna/models/zoo.hpp"
 #include "wna/engine/block_plan.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
-#include "wna/engine/noise_pipeline.hpp"
+#include "pipeline_under_test.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_config.hpp"
 #include "wna/engine/stimuli.hpp"
@@ -58,21 +58,20 @@ NoiseSettings gaussian_noise(double mean, double std) {
 
 RunSettings run_settings_for(const NoiseSettings& noise, int64_t samples, int64_t block_size,
                              std::vector<double> gammas = {0.0}) {
-  RunSettings settings;
+  RunSettings settings = default_run_settings();
   settings.noise = noise;
   settings.seed = noise.seed;
   settings.samples = samples;
   settings.block_size = block_size;
   settings.forward_batch = 250;  // divides every block size used here
   settings.gammas = std::move(gammas);
-  settings.confidence_floor = 0.3;
   return settings;
 }
 
 // The accumulator of one virtual rank: blocks_of_rank(rank, ranks) of the settings' plan.
 ClassImageAccumulator run_rank(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
                                int rank, int ranks) {
-  NoisePipeline pipeline(network, settings, mixer);
+  test::PipelineUnderTest pipeline(network, settings, mixer);
   PhaseTimer timer;
   pipeline.run(BlockPlan(settings.samples, settings.block_size).blocks_of_rank(rank, ranks), timer);
   return pipeline.class_images();

@@ -5,6 +5,8 @@
 // config_template() parse back to the same values; docs/config.md documents every key.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -290,15 +292,28 @@ TEST(ConfigRunSchema, DefaultsAndOverridesGiveTypedSettings) {
   EXPECT_EQ(settings.noise.mean, 0.5);
   EXPECT_EQ(settings.noise.std, 0.25);
   EXPECT_EQ(settings.gammas, (std::vector<double>{0, 0.25, 1}));
-  EXPECT_EQ(settings.confidence_floor, 0.3);
   EXPECT_FALSE(settings.overwrite);
-  EXPECT_TRUE(settings.sta.layers.empty());
-  EXPECT_EQ(settings.sta.position_y, 5);
-  EXPECT_EQ(settings.sta.position_x, 5);
-  const RunSettings with_sta = run_settings(resolve_config(
-      run_schema(), "", {"sta.layers=conv1, relu1", "sta.position_x=2", "run.output=" + (dir / "out.h5").string()}));
-  EXPECT_EQ(with_sta.sta.layers, (std::vector<std::string>{"conv1", "relu1"}));
-  EXPECT_EQ(with_sta.sta.position_x, 2);
+  EXPECT_EQ(config.real("analysis.confidence_floor"), 0.3);
+  EXPECT_EQ(config.text_list("sta.layers"), std::vector<std::string>{});
+  EXPECT_EQ(config.integer("sta.position_y"), 5);
+}
+
+TEST(ConfigRunSchema, DefaultRunSettingsAreTheSchemaDefaults) {
+  const RunSettings s = default_run_settings();
+  const Config defaults = default_config(run_schema());
+  EXPECT_EQ(s.samples, defaults.integer("run.samples"));
+  EXPECT_EQ(s.forward_batch, defaults.integer("run.forward_batch"));
+  EXPECT_EQ(s.threads, defaults.integer("run.threads"));
+  EXPECT_EQ(s.noise.mean, defaults.real("noise.mean"));
+  EXPECT_EQ(s.noise.std, defaults.real("noise.std"));
+  EXPECT_EQ(s.noise.kind, parse_noise_kind(defaults.text("noise.kind")));
+  EXPECT_EQ(s.gammas, defaults.real_list("gamma.values"));
+  EXPECT_EQ(s.output, defaults.text("run.output"));
+}
+
+TEST(ConfigRunSchema, EveryKeyIsDeclaredOnce) {
+  std::set<std::string> names;
+  for (const KeySpec& key : run_schema()) EXPECT_TRUE(names.insert(key.name()).second) << key.name() << " twice";
 }
 
 TEST(ConfigRunSchema, ToIniRoundTripsEveryValue) {

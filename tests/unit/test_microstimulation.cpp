@@ -51,18 +51,29 @@ ImageSet rows_set(int64_t n, const std::string& name) {
   return set;
 }
 
-RunSettings micro_settings(std::vector<std::string> layers, std::vector<double> steps) {
-  RunSettings s;
-  s.noise.kind = NoiseKind::Uniform;
-  s.noise.seed = 6;
-  s.forward_batch = 16;
-  s.microstimulation.layers = std::move(layers);
-  s.microstimulation.step_sizes = std::move(steps);
-  s.microstimulation.steps = 6;
-  s.microstimulation.weights = 5;
-  s.microstimulation.images_per_class = 40;
-  s.microstimulation.train_images_per_class = 0;
-  return s;
+// The engine's and the analysis's settings of a microstimulation test.
+struct MicroRun {
+  RunSettings run;
+  MicrostimulationSettings micro;
+};
+
+MicroRun micro_settings(std::vector<std::string> layers, std::vector<double> steps) {
+  MicroRun m{default_run_settings(), {}};
+  m.run.noise.kind = NoiseKind::Uniform;
+  m.run.noise.seed = 6;
+  m.run.forward_batch = 16;
+  m.micro.layers = std::move(layers);
+  m.micro.step_sizes = std::move(steps);
+  m.micro.steps = 6;
+  m.micro.weights = 5;
+  m.micro.images_per_class = 40;
+  m.micro.train_images_per_class = 0;
+  return m;
+}
+
+MicrostimulationPlan plan_microstimulation(Network& network, const MicroRun& m, const ImageSet& train,
+                                           const ImageSet& test) {
+  return wna::plan_microstimulation(network, m.micro, m.run, train, test);
 }
 
 double fraction(const MicrostimulationPlan& plan, const ExactBuffer& counts, int64_t layer, int64_t c, int64_t direction,

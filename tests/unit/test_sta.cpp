@@ -21,7 +21,7 @@
 #include "wna/models/sequential_network.hpp"
 #include "wna/models/zoo.hpp"
 #include "wna/engine/block_plan.hpp"
-#include "wna/engine/noise_pipeline.hpp"
+#include "pipeline_under_test.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_config.hpp"
 #include "wna/analyses/sta/layers.hpp"
@@ -64,7 +64,7 @@ StaSettings sta_settings(std::vector<std::string> layers, int64_t y = 1, int64_t
 }
 
 RunSettings gaussian_run(int64_t samples, int64_t block_size, std::vector<double> gammas = {0.0}) {
-  RunSettings settings;
+  RunSettings settings = default_run_settings();
   settings.noise.kind = NoiseKind::Gaussian;
   settings.noise.mean = 0.0;
   settings.noise.std = 1.0;
@@ -77,9 +77,9 @@ RunSettings gaussian_run(int64_t samples, int64_t block_size, std::vector<double
 }
 
 // The pipeline of one virtual rank: blocks_of_rank(rank, ranks).
-std::unique_ptr<NoisePipeline> run_rank(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
+std::unique_ptr<test::PipelineUnderTest> run_rank(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
                                         const StaLayout& layout, int rank = 0, int ranks = 1) {
-  auto pipeline = std::make_unique<NoisePipeline>(network, settings, mixer, layout);
+  auto pipeline = std::make_unique<test::PipelineUnderTest>(network, settings, mixer, layout);
   PhaseTimer timer;
   pipeline->run(BlockPlan(settings.samples, settings.block_size).blocks_of_rank(rank, ranks), timer);
   return pipeline;
@@ -160,9 +160,9 @@ TEST(StaLayers, BadKeysAreUsageErrorsNamingTheKeyAndWhatIsValid) {
 }
 
 TEST(StaLayers, StaGammaIsTheFirstZeroElseTheFirstValue) {
-  EXPECT_EQ(sta_gamma_index({0.0}), 0);
-  EXPECT_EQ(sta_gamma_index({0.5, 0.0, 0.2, 0.0}), 1);
-  EXPECT_EQ(sta_gamma_index({0.3, 0.5}), 0);
+  EXPECT_EQ(probe_gamma_index({0.0}), 0);
+  EXPECT_EQ(probe_gamma_index({0.5, 0.0, 0.2, 0.0}), 1);
+  EXPECT_EQ(probe_gamma_index({0.3, 0.5}), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

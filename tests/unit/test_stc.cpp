@@ -17,7 +17,7 @@
 #include "wna/core/error.hpp"
 #include "wna/models/sequential_network.hpp"
 #include "wna/engine/block_plan.hpp"
-#include "wna/engine/noise_pipeline.hpp"
+#include "pipeline_under_test.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_config.hpp"
 #include "wna/analyses/stc/statistics.hpp"
@@ -86,7 +86,7 @@ StaSettings position(int64_t y, int64_t x) {
 }
 
 RunSettings gaussian_run(int64_t samples, int threads = 1) {
-  RunSettings s;
+  RunSettings s = default_run_settings();
   s.noise.kind = NoiseKind::Gaussian;
   s.noise.mean = 0.0, s.noise.std = 1.0, s.noise.seed = 11;
   s.samples = samples;
@@ -97,10 +97,10 @@ RunSettings gaussian_run(int64_t samples, int threads = 1) {
   return s;
 }
 
-std::unique_ptr<NoisePipeline> run_rank(Network& network, const RunSettings& s, const StcLayout& stc, int rank = 0,
+std::unique_ptr<test::PipelineUnderTest> run_rank(Network& network, const RunSettings& s, const StcLayout& stc, int rank = 0,
                                         int ranks = 1) {
   static const StimulusMixer mixer{torch::Tensor()};
-  auto pipeline = std::make_unique<NoisePipeline>(network, s, mixer, StaLayout(), stc);
+  auto pipeline = std::make_unique<test::PipelineUnderTest>(network, s, mixer, StaLayout(), stc);
   PhaseTimer timer;
   pipeline->run(BlockPlan(s.samples, s.block_size).blocks_of_rank(rank, ranks), timer);
   return pipeline;

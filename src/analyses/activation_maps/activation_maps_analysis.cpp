@@ -38,29 +38,22 @@ class ActivationMapWorker : public NoiseWorker {
   ActivationMapAccumulator accumulator_;
 };
 
-class ActivationMapsAnalysis : public Analysis {
- public:
-  ActivationMapsAnalysis(const RunContext& context, ActivationMapLayout layout)
-      : context_(context), totals_(std::move(layout)) {}
-  std::string name() const override { return "activation_maps"; }
-  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
-  std::unique_ptr<NoiseWorker> make_worker() const override {
-    return std::make_unique<ActivationMapWorker>(totals_.layout());
-  }
-  ExactBuffer& sums() override { return totals_.buffer(); }
-  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override {
-    const auto& gammas = context_.settings.gammas;
-    write_activation_maps(archive, totals_, shared.at(kProbeGammaImages),
-                          gammas[static_cast<size_t>(probe_gamma_index(gammas))], context_.network, ranks.rank,
-                          ranks.size);
-  }
-
- private:
-  const RunContext& context_;
-  ActivationMapAccumulator totals_;
-};
 
 }  // namespace
+
+ActivationMapsAnalysis::ActivationMapsAnalysis(const RunContext& context, ActivationMapLayout layout)
+    : context_(context), totals_(std::move(layout)) {}
+
+std::unique_ptr<NoiseWorker> ActivationMapsAnalysis::make_worker() const {
+  return std::make_unique<ActivationMapWorker>(totals_.layout());
+}
+
+void ActivationMapsAnalysis::write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) {
+  const auto& gammas = context_.settings.gammas;
+  write_activation_maps(archive, totals_, shared.at(kProbeGammaImages),
+                        gammas[static_cast<size_t>(probe_gamma_index(gammas))], context_.network, ranks.rank,
+                        ranks.size);
+}
 
 AnalysisEntry activation_maps_entry() {
   return {"activation_maps", [] { return activation_map_keys().schema(); },

@@ -26,6 +26,16 @@ const KeyTable<ClassImageSettings>& class_image_keys() {
   return keys;
 }
 
+ClassImageShape class_image_shape(const RunContext& context) {
+  const ModelSpec& spec = context.network.spec();
+  ClassImageShape shape;
+  shape.gammas = static_cast<int64_t>(context.settings.gammas.size());
+  shape.classes = spec.num_classes();
+  shape.pixels = spec.channels * spec.height * spec.width;
+  shape.stages = convergence_stages(context.settings.blocks());
+  return shape;
+}
+
 class ClassImageWorker : public NoiseWorker {
  public:
   ClassImageWorker(const ClassImageShape& shape, double confidence_floor) : accumulator_(shape, confidence_floor) {}
@@ -40,54 +50,36 @@ class ClassImageWorker : public NoiseWorker {
   ClassImageAccumulator accumulator_;
 };
 
-class ClassImagesAnalysis : public Analysis {
- public:
-  ClassImagesAnalysis(const RunContext& context, const ClassImageSettings& settings)
-      : context_(context), totals_(shape_of(context), settings.confidence_floor) {}
-  std::string name() const override { return "classification_images"; }
-  bool every_gamma() const override { return true; }
-  std::unique_ptr<NoiseWorker> make_worker() const override {
-    return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
-  }
-  ExactBuffer& sums() override { return totals_.buffer(); }
-
-  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override {
-    const auto& s = context_.settings;
-    const ModelSpec& spec = context_.network.spec();
-    const auto statistics =
-        finalize_class_images(totals_, s.gammas, s.noise, s.samples, s.block_size, context_.network);
-    define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
-    write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
-    const auto& limbs = totals_.buffer();
-    const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);
-    archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
-                   "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
-                  limbs.limbs() + begin, begin, end);
-    shared[kProbeGammaImages] = statistics.mean[probe_gamma_index(s.gammas)].reshape(
-        {spec.num_classes(), spec.channels, spec.height, spec.width});
-  }
-
- private:
-  static ClassImageShape shape_of(const RunContext& context) {
-    const ModelSpec& spec = context.network.spec();
-    ClassImageShape shape;
-    shape.gammas = static_cast<int64_t>(context.settings.gammas.size());
-    shape.classes = spec.num_classes();
-    shape.pixels = spec.channels * spec.height * spec.width;
-    shape.stages = convergence_stages(context.settings.blocks());
-    return shape;
-  }
-
-  const RunContext& context_;
-  ClassImageAccumulator totals_;
-};
 
 }  // namespace
+
+ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confidence_floor)
+    : context_(context), totals_(class_image_shape(context), confidence_floor) {}
+
+std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker() const {
+  return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
+}
+
+void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) {
+  const auto& s = context_.settings;
+  const ModelSpec& spec = context_.network.spec();
+  const auto statistics = finalize_class_images(totals_, s.gammas, s.noise, s.samples, s.block_size, context_.network);
+  define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
+  write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
+  const auto& limbs = totals_.buffer();
+  const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);
+  archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
+                 "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
+                limbs.limbs() + begin, begin, end);
+  shared[kProbeGammaImages] = statistics.mean[probe_gamma_index(s.gammas)].reshape(
+      {spec.num_classes(), spec.channels, spec.height, spec.width});
+}
 
 AnalysisEntry classification_images_entry() {
   return {"classification_images", [] { return class_image_keys().schema(); },
           [](const RunContext& context) -> std::unique_ptr<Analysis> {
-            return std::make_unique<ClassImagesAnalysis>(context, class_image_keys().read(context.config));
+            return std::make_unique<ClassImagesAnalysis>(context,
+                                                         class_image_keys().read(context.config).confidence_floor);
           }};
 }
 

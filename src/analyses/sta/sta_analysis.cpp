@@ -38,29 +38,21 @@ class StaWorker : public NoiseWorker {
   StaAccumulator accumulator_;
 };
 
-class StaAnalysis : public Analysis {
- public:
-  StaAnalysis(const RunContext& context, StaLayout layout)
-      : context_(context), totals_(std::move(layout)) {}
-  std::string name() const override { return "sta"; }
-  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
-  std::unique_ptr<NoiseWorker> make_worker() const override {
-    return std::make_unique<StaWorker>(totals_.layout());
-  }
-  ExactBuffer& sums() override { return totals_.buffer(); }
-  void reduce(Reducer& reducer, const Ranks& ranks) override { reduce_sta_to_owners(reducer, totals_, ranks.size); }
-  void write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) override {
-    const auto& s = context_.settings;
-    write_sta(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples,
-              context_.network, ranks.rank, ranks.size);
-  }
-
- private:
-  const RunContext& context_;
-  StaAccumulator totals_;
-};
 
 }  // namespace
+
+StaAnalysis::StaAnalysis(const RunContext& context, StaLayout layout)
+    : context_(context), totals_(std::move(layout)) {}
+
+std::unique_ptr<NoiseWorker> StaAnalysis::make_worker() const { return std::make_unique<StaWorker>(totals_.layout()); }
+
+void StaAnalysis::reduce(Reducer& reducer, const Ranks& ranks) { reduce_sta_to_owners(reducer, totals_, ranks.size); }
+
+void StaAnalysis::write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) {
+  const auto& s = context_.settings;
+  write_sta(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples,
+            context_.network, ranks.rank, ranks.size);
+}
 
 void reduce_sta_to_owners(Reducer& reducer, StaAccumulator& sta, int ranks) {
   for (const StaLayer& layer : sta.layout().layers()) {

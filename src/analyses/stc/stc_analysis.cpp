@@ -57,30 +57,21 @@ class StcWorker : public NoiseWorker {
   StcAccumulator accumulator_;
 };
 
-class StcAnalysis : public Analysis {
- public:
-  StcAnalysis(const RunContext& context, StcLayout layout, int64_t components)
-      : context_(context), totals_(std::move(layout)), components_(components) {}
-  std::string name() const override { return "stc"; }
-  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
-  std::unique_ptr<NoiseWorker> make_worker() const override {
-    return std::make_unique<StcWorker>(totals_.layout());
-  }
-  ExactBuffer& sums() override { return totals_.buffer(); }
-  void reduce(Reducer& reducer, const Ranks& ranks) override { reduce_stc_to_owners(reducer, totals_, ranks.size); }
-  void write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) override {
-    const auto& s = context_.settings;
-    write_stc(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples, components_,
-              ranks.rank, ranks.size);
-  }
-
- private:
-  const RunContext& context_;
-  StcAccumulator totals_;
-  int64_t components_;
-};
 
 }  // namespace
+
+StcAnalysis::StcAnalysis(const RunContext& context, StcLayout layout, int64_t components)
+    : context_(context), totals_(std::move(layout)), components_(components) {}
+
+std::unique_ptr<NoiseWorker> StcAnalysis::make_worker() const { return std::make_unique<StcWorker>(totals_.layout()); }
+
+void StcAnalysis::reduce(Reducer& reducer, const Ranks& ranks) { reduce_stc_to_owners(reducer, totals_, ranks.size); }
+
+void StcAnalysis::write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) {
+  const auto& s = context_.settings;
+  write_stc(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples, components_,
+            ranks.rank, ranks.size);
+}
 
 void reduce_stc_to_owners(Reducer& reducer, StcAccumulator& stc, int ranks) {
   const auto& units = stc.layout().units();

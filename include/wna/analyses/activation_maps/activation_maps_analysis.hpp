@@ -4,8 +4,25 @@
 #pragma once
 
 #include "wna/analyses/analysis.hpp"
+#include "wna/analyses/activation_maps/accumulator.hpp"
 
 namespace wna {
+
+class ActivationMapsAnalysis : public Analysis {
+ public:
+  ActivationMapsAnalysis(const RunContext& context, ActivationMapLayout layout);
+  std::string name() const override { return "activation_maps"; }
+  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
+  std::unique_ptr<NoiseWorker> make_worker() const override;
+  ExactBuffer& sums() override { return totals_.buffer(); }
+  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
+  const ActivationMapAccumulator& accumulator() const { return totals_; }
+  ActivationMapAccumulator& accumulator() { return totals_; }
+
+ private:
+  const RunContext& context_;
+  ActivationMapAccumulator totals_;
+};
 
 // The registry entry (src/analyses/registry.cpp).
 AnalysisEntry activation_maps_entry();

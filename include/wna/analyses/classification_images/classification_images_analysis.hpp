@@ -5,12 +5,29 @@
 #pragma once
 
 #include "wna/analyses/analysis.hpp"
+#include "wna/analyses/classification_images/accumulator.hpp"
 
 namespace wna {
 
 // SharedResults key: K x C x H x W float64 classification images at the probe gamma (NaN rows
 // for classes never predicted).
 inline const char* const kProbeGammaImages = "classification_images.probe_gamma";
+
+class ClassImagesAnalysis : public Analysis {
+ public:
+  ClassImagesAnalysis(const RunContext& context, double confidence_floor);
+  std::string name() const override { return "classification_images"; }
+  bool every_gamma() const override { return true; }
+  std::unique_ptr<NoiseWorker> make_worker() const override;
+  ExactBuffer& sums() override { return totals_.buffer(); }
+  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
+  const ClassImageAccumulator& accumulator() const { return totals_; }
+  ClassImageAccumulator& accumulator() { return totals_; }
+
+ private:
+  const RunContext& context_;
+  ClassImageAccumulator totals_;
+};
 
 // The registry entry (src/analyses/registry.cpp).
 AnalysisEntry classification_images_entry();

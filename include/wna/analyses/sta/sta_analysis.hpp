@@ -8,6 +8,23 @@
 
 namespace wna {
 
+class StaAnalysis : public Analysis {
+ public:
+  StaAnalysis(const RunContext& context, StaLayout layout);
+  std::string name() const override { return "sta"; }
+  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
+  std::unique_ptr<NoiseWorker> make_worker() const override;
+  ExactBuffer& sums() override { return totals_.buffer(); }
+  void reduce(Reducer& reducer, const Ranks& ranks) override;
+  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
+  const StaAccumulator& accumulator() const { return totals_; }
+  StaAccumulator& accumulator() { return totals_; }
+
+ private:
+  const RunContext& context_;
+  StaAccumulator totals_;
+};
+
 // The registry entry (src/analyses/registry.cpp).
 AnalysisEntry sta_analysis_entry();
 

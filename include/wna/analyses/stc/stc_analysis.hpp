@@ -8,6 +8,24 @@
 
 namespace wna {
 
+class StcAnalysis : public Analysis {
+ public:
+  StcAnalysis(const RunContext& context, StcLayout layout, int64_t components);
+  std::string name() const override { return "stc"; }
+  std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
+  std::unique_ptr<NoiseWorker> make_worker() const override;
+  ExactBuffer& sums() override { return totals_.buffer(); }
+  void reduce(Reducer& reducer, const Ranks& ranks) override;
+  void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
+  const StcAccumulator& accumulator() const { return totals_; }
+  StcAccumulator& accumulator() { return totals_; }
+
+ private:
+  const RunContext& context_;
+  StcAccumulator totals_;
+  int64_t components_;
+};
+
 // The registry entry (src/analyses/registry.cpp).
 AnalysisEntry stc_analysis_entry();
 
