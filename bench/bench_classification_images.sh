@@ -14,7 +14,7 @@ wna_rate() {  # ranks samples extra-args... -> "images/s peak_MiB"
   local log=$work/wna_${ranks}_${n}.log
   mpiexec -n "$ranks" "$build/wna_mpi" configs/demo.ini --set model.file="$model" --set run.samples="$n" \
       --set gamma.values=0 --set run.threads=1 --set run.block_size=1000 --set run.forward_batch=250 \
-      --set run.output="$work/bench.h5" --set run.overwrite=true --set run.progress_seconds=0 --set activations.layers= "$@" > "$log"
+      --set run.output="$work/bench.h5" --set run.overwrite=true --set run.progress_seconds=0 --set activations.layers= --set psychometric.enabled=false "$@" > "$log"
   local rate peak
   rate=$(sed -n 's/.* = \([0-9]*\) noise images\/s on .*/\1/p' "$log")
   peak=$(sed -n 's/^peak memory: \([0-9.]*\) MiB.*/\1/p' "$log")
