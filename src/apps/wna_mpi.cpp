@@ -24,6 +24,7 @@
 #include "wna/core/cli.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
+#include "wna/core/output_file.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/data/datasets.hpp"
 #include "wna/engine/block_plan.hpp"
@@ -107,6 +108,10 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, const wna::Mp
   }
   const auto& spec = p.network->spec();
   torch::Tensor signals, signal_labels;
+  std::vector<std::pair<std::string, std::string>> file_roles{{"run.output", s.output},
+                                                              {"run.checkpoint", s.checkpoint},
+                                                              {"model.file", s.model_file},
+                                                              {"the config file", command_line.config_path}};
   if (std::any_of(s.gammas.begin(), s.gammas.end(), [](double g) { return g > 0; })) {
     const wna::ImageSet test =
         load_for_key("data.data_dir", s.data_dir, [&] { return wna::load_dataset(spec.dataset, "test", s.data_dir); });
@@ -115,7 +120,9 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, const wna::Mp
                                         s.data_dir, spec.dataset));
     signals = test.images;
     signal_labels = test.labels;
+    for (const auto& file : test.files) file_roles.emplace_back("data file", file);
   }
+  wna::check_distinct_files(file_roles);
   auto network = p.network;
   const std::string model_format = s.model_format, model_file = s.model_file;
   p.context.reset(new wna::RunContext{p.config, p.settings, *p.network, signals, signal_labels, [=] {
@@ -172,11 +179,8 @@ std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, co
     settle_everywhere(*prepared, mpi);
     return prepared;
   }
-  int length = static_cast<int>(message.size());
   MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
-  MPI_Bcast(&length, 1, MPI_INT, first_failing, mpi.comm());
-  message.resize(static_cast<size_t>(length));
-  MPI_Bcast(message.data(), length, MPI_CHAR, first_failing, mpi.comm());
+  message = wna::broadcast_text(mpi.comm(), message, first_failing);
   if (code == wna::kExitUsage) throw wna::UsageError(message);
   throw wna::Error(message);
 }
@@ -226,7 +230,8 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
-int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time);
+int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSession& mpi,
+                      const std::string& start_time);
 
 int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   const bool root = mpi.is_root();
@@ -245,18 +250,28 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
     if (root) print_dry_run(*p, mpi);
     return wna::kExitOk;
   }
+  // The archive's temporary file exists before any work: an output that cannot be created
+  // fails now, not after the whole run.
+  std::unique_ptr<wna::ArchiveWriter> archive;
   try {
-    return compute_and_write(*p, mpi, start_time);
+    archive = wna::create_hdf5_archive(mpi.comm(), p->settings.output, p->settings.overwrite);
+  } catch (const std::exception& e) {
+    throw wna::UsageError(fmt::format("run.output = '{}': {}", p->settings.output, e.what()));
+  }
+  try {
+    return compute_and_write(*p, *archive, mpi, start_time);
   } catch (const std::exception& e) {
     // Past validation, a failure may hit one rank only: stop them all rather than hang.
-    // The archive is still under its temporary name; nothing existing is touched.
+    // The archive is still under its temporary name, removed here; nothing existing is touched.
     std::fprintf(stderr, "wna_mpi: error on rank %d: %s\n", mpi.rank(), e.what());
+    archive->abandon();
     MPI_Abort(mpi.comm(), wna::kExitFailure);
   }
   return wna::kExitOk;
 }
 
-int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::string& start_time) {
+int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSession& mpi,
+                      const std::string& start_time) {
   const bool root = mpi.is_root();
   const auto& s = p.settings;
 
@@ -328,9 +343,8 @@ int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::
   const double compute_seconds = std::chrono::duration<double>(Clock::now() - started).count() - own_pass_seconds;
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Write);
-    auto archive = wna::create_hdf5_archive(mpi.comm(), s.output, s.overwrite);
     wna::SharedResults shared;
-    for (const auto& analysis : p.analyses) analysis->write(*archive, shared, ranks);
+    for (const auto& analysis : p.analyses) analysis->write(archive, shared, ranks);
     const auto& spec = p.network->spec();
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
@@ -338,13 +352,13 @@ int compute_and_write(const Prepared& p, const wna::MpiSession& mpi, const std::
         {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
         {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601(mpi.comm())}};
-    for (const auto& [name, value] : text_attributes) archive->set_attribute("/", name, value);
-    archive->set_attribute("/", "seed", static_cast<int64_t>(s.seed));
-    archive->set_attribute("/", "samples", s.samples);
-    archive->set_attribute("/", "block_size", s.block_size);
-    archive->set_attribute("/", "ranks", static_cast<int64_t>(mpi.size()));
-    archive->set_attribute("/", "model_test_accuracy", spec.test_accuracy);
-    archive->commit();
+    for (const auto& [name, value] : text_attributes) archive.set_attribute("/", name, value);
+    archive.set_attribute("/", "seed", static_cast<int64_t>(s.seed));
+    archive.set_attribute("/", "samples", s.samples);
+    archive.set_attribute("/", "block_size", s.block_size);
+    archive.set_attribute("/", "ranks", static_cast<int64_t>(mpi.size()));
+    archive.set_attribute("/", "model_test_accuracy", spec.test_accuracy);
+    archive.commit();
     if (!s.checkpoint.empty() && root) std::remove(s.checkpoint.c_str());  // the archive supersedes it
   }
   const std::string summary = wna::phase_summary(timer, mpi.comm());

@@ -10,6 +10,7 @@
 #include "wna/config/config.hpp"
 #include "wna/core/cli.hpp"
 #include "wna/core/error.hpp"
+#include "wna/core/output_file.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/data/datasets.hpp"
 #include "wna/models/model_file.hpp"
@@ -19,20 +20,24 @@
 
 namespace {
 
-// Checks, before any training, that `output` can be written (its nearest existing directory
-// is writable; missing directories are created when the model is saved) and would not
-// replace a file.
-void check_output(const std::string& output, bool overwrite) {
+// Creates, before any training, the model file's temporary sibling (and missing directories),
+// after checking that `output` may be replaced and is none of the files read.
+std::unique_ptr<wna::AtomicFile> open_output(const std::string& output, bool overwrite,
+                                             std::vector<std::pair<std::string, std::string>> inputs) {
   namespace fs = std::filesystem;
-  if (fs::exists(output) && !overwrite)
-    throw wna::UsageError(fmt::format("train.output = '{}': file exists; set train.overwrite = true "
-                                      "or pass --overwrite to replace it", output));
-  fs::path existing = fs::absolute(output).parent_path();
-  while (!fs::exists(existing) && existing.has_parent_path() && existing != existing.parent_path())
-    existing = existing.parent_path();
-  if (!fs::is_directory(existing) || access(existing.c_str(), W_OK) != 0)
-    throw wna::UsageError(fmt::format("train.output = '{}': directory {} is not writable", output,
-                                      existing.string()));
+  if (output.empty()) throw wna::UsageError("train.output = '': expected a file path for the model file");
+  std::error_code error;
+  if (const fs::path parent = fs::path(output).parent_path(); !parent.empty()) fs::create_directories(parent, error);
+  if (error)
+    throw wna::UsageError(fmt::format("train.output = '{}': cannot create its directory: {}", output, error.message()));
+  wna::check_output_path("train.output", output, overwrite, "set train.overwrite = true or pass --overwrite");
+  inputs.insert(inputs.begin(), {"train.output", output});
+  wna::check_distinct_files(inputs);
+  try {
+    return std::make_unique<wna::AtomicFile>(output, overwrite);
+  } catch (const std::exception& e) {
+    throw wna::UsageError(fmt::format("train.output = '{}': {}", output, e.what()));
+  }
 }
 
 // Loads one split, reporting a missing or corrupt file as a usage error naming train.data_dir.
@@ -46,9 +51,8 @@ wna::ImageSet load_split(const std::string& dataset, const std::string& split, c
   }
 }
 
-int train_main(const wna::Config& config) {
+int train_main(const wna::Config& config, const std::string& config_path) {
   const std::string output = config.text("train.output");
-  check_output(output, config.boolean("train.overwrite"));
   const int threads = static_cast<int>(config.integer("train.threads"));
   wna::set_torch_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
 
@@ -57,6 +61,10 @@ int train_main(const wna::Config& config) {
   const auto seed = static_cast<uint64_t>(config.integer("train.seed"));
   wna::ImageSet full_train = load_split(dataset, "train", data_dir);
   const wna::ImageSet test = load_split(dataset, "test", data_dir);
+  std::vector<std::pair<std::string, std::string>> inputs{{"the config file", config_path}};
+  for (const auto& file : full_train.files) inputs.emplace_back("train.data_dir file", file);
+  for (const auto& file : test.files) inputs.emplace_back("train.data_dir file", file);
+  const auto output_file = open_output(output, config.boolean("train.overwrite"), inputs);
   if (const int64_t subset = config.integer("train.train_subset"); subset > 0 && subset < full_train.size())
     full_train = wna::split_train_validation(full_train, 1.0 - static_cast<double>(subset) / full_train.size(),
                                              seed + 1).train;
@@ -98,7 +106,7 @@ int train_main(const wna::Config& config) {
              report.best_epoch, report.best_validation_accuracy,
              report.stopped_early ? ", stopped early" : "", evaluation.loss, evaluation.accuracy,
              seconds / static_cast<double>(report.epochs.size()));
-  wna::save_model(*network, output, config.boolean("train.overwrite"));
+  wna::save_model(*network, *output_file);
   fmt::print("wrote {}\n", output);
   return wna::kExitOk;
 }
@@ -130,6 +138,6 @@ int main(int argc, char** argv) {
              wna::kExitOk;
     if (config_path.empty()) throw wna::UsageError("no config file given (see --help)");
     if (overwrite) overrides.push_back("train.overwrite=true");
-    return train_main(wna::resolve_config(wna::training_schema(), config_path, overrides));
+    return train_main(wna::resolve_config(wna::training_schema(), config_path, overrides), config_path);
   });
 }

@@ -1,14 +1,14 @@
 // Parallel HDF5 backend of the archive: one file opened by every rank through the MPI-IO
 // driver, collective hyperslab writes, dimension scales for named axes, and a temporary
-// name that is renamed only when the archive is complete.
+// file (core/output_file.hpp) that rank 0 creates exclusively and renames only when the
+// archive is complete.
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <exception>
-#include <filesystem>
 #include <functional>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -17,6 +17,7 @@
 #include "wna/archive/archive.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
+#include "wna/core/output_file.hpp"
 
 namespace wna {
 namespace {
@@ -60,13 +61,24 @@ std::vector<hsize_t> to_hsize(const std::vector<int64_t>& dims) {
 
 class Hdf5Archive final : public ArchiveWriter {
  public:
-  Hdf5Archive(MPI_Comm comm, std::string final_path, bool overwrite)
-      : comm_(comm), final_path_(std::move(final_path)), overwrite_(overwrite) {
+  Hdf5Archive(MPI_Comm comm, std::string final_path, bool overwrite) : comm_(comm), final_path_(std::move(final_path)) {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions with context
     MPI_Comm_rank(comm_, &rank_);
-    long token = static_cast<long>(getpid());
-    check_mpi(MPI_Bcast(&token, 1, MPI_LONG, 0, comm_), "broadcast of the archive name");
-    temp_path_ = fmt::format("{}.partial-{}", final_path_, token);
+    // Rank 0 creates the temporary file; every rank learns its name, or rank 0's reason.
+    std::string outcome;
+    int created = 1;
+    if (rank_ == 0) {
+      try {
+        temporary_.emplace(final_path_, overwrite);
+        outcome = temporary_->temporary_path();
+      } catch (const std::exception& e) {
+        created = 0, outcome = e.what();
+      }
+    }
+    check_mpi(MPI_Bcast(&created, 1, MPI_INT, 0, comm_), "broadcast of the archive's temporary file");
+    outcome = broadcast_text(comm_, outcome);
+    if (!created) throw Error(outcome);
+    temp_path_ = outcome;
 
     Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
     check(H5Pset_fapl_mpio(access.get(), comm_, MPI_INFO_NULL), "H5Pset_fapl_mpio");
@@ -82,14 +94,18 @@ class Hdf5Archive final : public ArchiveWriter {
 
   ~Hdf5Archive() override {
     if (committed_) return;
-    // Unwinding from an error that may have hit this rank only: closing the file is
-    // collective and could wait forever for the others, so only drop the temporary file
-    // (the caller aborts the job). Without an error in flight, close collectively.
+    // Unwinding from an error that may have hit this rank only: closing is collective and
+    // could wait forever for the others. Without an error in flight, close collectively;
+    // rank 0's AtomicFile then removes the temporary file.
     if (std::uncaught_exceptions() > 0)
-      file_.release();
+      abandon();
     else
       file_.reset();
-    if (rank_ == 0) std::remove(temp_path_.c_str());
+  }
+
+  void abandon() override {
+    file_.release();
+    ::unlink(temp_path_.c_str());  // from every rank: rank 0 may be killed before it cleans up
   }
 
   const std::string& path() const override { return final_path_; }
@@ -138,20 +154,17 @@ class Hdf5Archive final : public ArchiveWriter {
   void commit() override {
     check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "flushing " + temp_path_);
     file_.reset();
-    int renamed = 1;
+    std::string failure;
     if (rank_ == 0) {
-      std::error_code error;
-      if (!overwrite_ && std::filesystem::exists(final_path_)) {
-        renamed = 0;
-      } else {
-        std::filesystem::rename(temp_path_, final_path_, error);
-        renamed = error ? 0 : 1;
+      try {
+        temporary_->commit();
+      } catch (const std::exception& e) {
+        failure = e.what();
       }
-      if (!renamed) std::remove(temp_path_.c_str());
     }
-    MPI_Bcast(&renamed, 1, MPI_INT, 0, comm_);
+    failure = broadcast_text(comm_, failure);
     committed_ = true;
-    if (!renamed) throw Error(fmt::format("{}: could not move the finished archive into place", final_path_));
+    if (!failure.empty()) throw Error(failure);
   }
 
  private:
@@ -215,7 +228,8 @@ class Hdf5Archive final : public ArchiveWriter {
   int rank_ = 0;
   std::set<std::string> defined_axes_;  // the same on every rank: define_axis is collective
   std::string final_path_, temp_path_;
-  bool overwrite_ = false, committed_ = false;
+  bool committed_ = false;
+  std::optional<AtomicFile> temporary_;  // rank 0: the file it created, renamed at commit
   Handle file_, transfer_, link_;
 };
 

@@ -34,4 +34,12 @@ void check_mpi(int code, const char* what) {
   throw Error(std::string(what) + ": MPI error " + std::string(text, static_cast<size_t>(length)));
 }
 
+std::string broadcast_text(MPI_Comm comm, std::string text, int root) {
+  int length = static_cast<int>(text.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT, root, comm), "broadcast of a text's length");
+  text.resize(static_cast<size_t>(length));
+  check_mpi(MPI_Bcast(text.data(), length, MPI_CHAR, root, comm), "broadcast of a text");
+  return text;
+}
+
 }  // namespace wna

@@ -138,6 +138,7 @@ ImageSet image_set_from_idx(const std::string& images_path, const std::string& l
 
   ImageSet set;
   set.name = name;
+  set.files = {images_path, labels_path};
   set.images = torch::from_blob(images.data.data(), {count, 1, images.dims[1], images.dims[2]},
                                 torch::kUInt8)
                    .to(torch::kFloat32)
@@ -186,6 +187,7 @@ ImageSet read_cifar10_binary(const std::vector<std::string>& batch_files, const 
 
   ImageSet set;
   set.name = name;
+  set.files = batch_files;
   set.images = pixels.to(torch::kFloat32).div_(255.0f);
   set.labels = labels;
   set.class_names = class_names;

@@ -77,6 +77,7 @@ ImageSet ImageSet::subset(const torch::Tensor& indices, const std::string& subse
   result.images = images.index_select(0, indices).contiguous();
   result.labels = labels.index_select(0, indices).contiguous();
   result.class_names = class_names;
+  result.files = files;
   return result;
 }
 

@@ -2,13 +2,8 @@
 // FNV-1a 64 checksum, then the payload, a Boost.Serialization binary archive of RunState.
 #include "wna/engine/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -21,6 +16,7 @@
 
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
+#include "wna/core/output_file.hpp"
 
 namespace boost::serialization {
 
@@ -44,16 +40,6 @@ uint64_t fnv1a(const char* data, size_t size) {
   uint64_t hash = 14695981039346656037ULL;
   for (size_t i = 0; i < size; ++i) hash = (hash ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
   return hash;
-}
-
-// Flushes a file's (or directory's) data to the disk, so that a crash after the rename leaves
-// the whole checkpoint, not an empty file.
-bool sync_to_disk(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  return synced;
 }
 
 std::string read_file(const std::string& path) {
@@ -90,23 +76,15 @@ void save_checkpoint(const std::string& path, const RunState& state) {
     archive << state;
   }
   const std::string payload = payload_stream.str();
-  const std::string temp = fmt::format("{}.partial-{}", path, static_cast<long>(getpid()));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << kMagic << "\n" << payload.size() << " " << fnv1a(payload.data(), payload.size()) << "\n" << payload;
-    out.close();
-    if (!out || !sync_to_disk(temp)) {
-      std::remove(temp.c_str());
-      throw Error(fmt::format("checkpoint {}: cannot be written (disk full or not writable?)", temp));
-    }
+  try {
+    AtomicFile file(path, true);
+    const std::string header = fmt::format("{}\n{} {}\n", kMagic, payload.size(), fnv1a(payload.data(), payload.size()));
+    file.write(header.data(), header.size());
+    file.write(payload.data(), payload.size());
+    file.commit();
+  } catch (const Error& e) {
+    throw Error(fmt::format("checkpoint not written: {}", e.what()));
   }
-  std::error_code error;
-  std::filesystem::rename(temp, path, error);
-  if (error) {
-    std::remove(temp.c_str());
-    throw Error(fmt::format("checkpoint {}: cannot rename {} to it: {}", path, temp, error.message()));
-  }
-  sync_to_disk(std::filesystem::absolute(path).parent_path().string());  // the rename itself
 }
 
 RunState load_checkpoint(const std::string& path) {

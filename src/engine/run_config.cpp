@@ -1,15 +1,12 @@
 // The keys of wna_mpi's INI file, their defaults and valid ranges, and their typed form.
 #include "wna/engine/run_config.hpp"
 
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <fmt/format.h>
 
 #include "wna/analyses/analysis.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
+#include "wna/core/output_file.hpp"
 
 namespace wna {
 
@@ -125,7 +122,6 @@ int64_t probe_gamma_index(const std::vector<double>& gammas) {
 }
 
 RunSettings run_settings(const Config& config) {
-  namespace fs = std::filesystem;
   RunSettings s = engine_keys().read(config);
   s.noise.seed = s.seed;
 #ifndef WNA_WITH_NCCL
@@ -138,23 +134,9 @@ RunSettings run_settings(const Config& config) {
                                  "chunks are aligned to sample indices so results do not depend on the block size)",
                                  s.block_size, s.forward_batch));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
-  if (s.output.empty() || fs::is_directory(s.output))
-    throw UsageError(fmt::format("run.output = '{}': expected a file path for the archive", s.output));
-  if (fs::exists(s.output) && !s.overwrite)
-    throw UsageError(fmt::format("run.output = '{}': archive exists; set run.overwrite = true to replace it",
-                                 s.output));
-  const fs::path directory = fs::absolute(s.output).parent_path();
-  if (!fs::is_directory(directory))
-    throw UsageError(fmt::format("run.output = '{}': directory {} does not exist", s.output, directory.string()));
-  if (access(directory.c_str(), W_OK) != 0)
-    throw UsageError(fmt::format("run.output = '{}': directory {} is not writable", s.output, directory.string()));
-  if (!s.checkpoint.empty()) {
-    const fs::path checkpoint_directory = fs::absolute(s.checkpoint).parent_path();
-    if (fs::is_directory(s.checkpoint) || !fs::is_directory(checkpoint_directory) ||
-        access(checkpoint_directory.c_str(), W_OK) != 0)
-      throw UsageError(fmt::format("run.checkpoint = '{}': expected a file path in an existing, writable directory",
-                                   s.checkpoint));
-  }
+  check_output_path("run.output", s.output, s.overwrite, "set run.overwrite = true");
+  // An existing checkpoint is the run's own, resumed and then replaced.
+  if (!s.checkpoint.empty()) check_output_path("run.checkpoint", s.checkpoint, true, "");
   return s;
 }
 

@@ -3,8 +3,6 @@
 // the nested archive "weights" (torch::nn::Module::save layout).
 #include "wna/models/model_file.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -16,6 +14,7 @@
 #include <torch/utils.h>
 
 #include "wna/core/error.hpp"
+#include "wna/core/output_file.hpp"
 #include "wna/models/script_network.hpp"
 #include "wna/models/zoo.hpp"
 #include "wna/version.hpp"
@@ -160,41 +159,37 @@ void read_weights(torch::nn::Module& module, torch::serialize::InputArchive& arc
 
 }  // namespace
 
-void save_model(Network& network, const std::string& path, bool overwrite) {
+void save_model(Network& network, AtomicFile& file) {
   const auto& spec = network.spec();
   const auto architectures = zoo_architectures();
-  if (std::find(architectures.begin(), architectures.end(), spec.architecture) ==
-      architectures.end()) {
-    throw UsageError(path + ": only zoo models can be saved as wna model files (this one is '" +
+  if (std::find(architectures.begin(), architectures.end(), spec.architecture) == architectures.end()) {
+    throw UsageError(file.target() + ": only zoo models can be saved as wna model files (this one is '" +
                      spec.architecture + "')");
   }
-  if (fs::exists(path) && !overwrite) {
-    throw UsageError(path +
-                     " exists; refusing to overwrite (pass --overwrite / set overwrite=true)");
-  }
-  const fs::path parent = fs::path(path).parent_path();
-  std::error_code error;
-  if (!parent.empty()) fs::create_directories(parent, error);
-  if (error) {
-    throw Error(path + ": cannot create directory " + parent.string() + ": " + error.message());
-  }
-
   torch::serialize::OutputArchive archive;
   write_spec(archive, spec);
   torch::serialize::OutputArchive weights;
   network.module().save(weights);
   archive.write("weights", weights);
-
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
   try {
-    archive.save_to(temporary);
-    fs::rename(temporary, path);
-  } catch (const std::exception& e) {
-    fs::remove(temporary, error);
-    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
-    throw Error(
-        path + ": cannot write model file: " + (torch_error ? first_line(*torch_error) : e.what()));
+    archive.save_to([&](const void* data, size_t size) {
+      file.write(data, size);
+      return size;
+    });
+  } catch (const c10::Error& e) {
+    throw Error(file.target() + ": cannot write model file: " + first_line(e));
   }
+  file.commit();
+}
+
+void save_model(Network& network, const std::string& path, bool overwrite) {
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code error;
+  if (!parent.empty()) fs::create_directories(parent, error);
+  if (error) throw Error(path + ": cannot create directory " + parent.string() + ": " + error.message());
+  check_output_path("model file", path, overwrite, "pass --overwrite / set overwrite = true");
+  AtomicFile file(path, overwrite);
+  save_model(network, file);
 }
 
 std::shared_ptr<Network> load_model(const std::string& path) {

@@ -123,9 +123,51 @@ case_existing_output() {
   head -c 4096 /dev/urandom >"$OUTPUT"
   local checksum
   checksum="$(sha256sum <"$OUTPUT")"
-  expect_usage_error "run.output = '$OUTPUT'" "archive exists" "run.overwrite = true" -- "$WNA_MPI" "$BASE"
+  expect_usage_error "run.output = '$OUTPUT'" "file exists" "run.overwrite = true" -- "$WNA_MPI" "$BASE"
   [[ "$(sha256sum <"$OUTPUT")" == "$checksum" ]] || fail "the existing archive changed"
   rm -f "$OUTPUT"
+}
+
+# --- one file in two roles, and targets that are not regular files -----------------------
+
+case_output_is_the_checkpoint() {
+  expect_usage_error "run.output = '$OUTPUT' and run.checkpoint = '$SCRATCH/out/../out/wna.h5' are the same file" \
+    -- "$WNA_MPI" "$BASE" --set run.overwrite=true --set "run.checkpoint=$SCRATCH/out/../out/wna.h5"
+}
+
+case_output_is_the_model_through_a_link() {
+  ln -s "$TINY_MODEL" "$SCRATCH/out/model_alias.pt"
+  expect_usage_error "model.file = '$SCRATCH/out/model_alias.pt'" "are the same file" \
+    -- "$WNA_MPI" "$BASE" --set run.overwrite=true --set "run.output=$TINY_MODEL" \
+    --set "model.file=$SCRATCH/out/model_alias.pt"
+  rm "$SCRATCH/out/model_alias.pt"
+}
+
+case_output_is_the_config() {
+  expect_usage_error "the config file = '$BASE'" "are the same file" \
+    -- "$WNA_MPI" "$BASE" --set run.overwrite=true --set "run.output=$BASE"
+}
+
+case_output_is_a_device() {
+  expect_usage_error "run.output = '/dev/null'" "not a regular file" \
+    -- "$WNA_MPI" "$BASE" --set run.overwrite=true --set run.output=/dev/null
+  [[ -c /dev/null ]] || fail "/dev/null is no longer a character device"
+}
+
+case_output_is_a_link() {
+  echo precious >"$SCRATCH/out/precious"
+  ln -s "$SCRATCH/out/precious" "$SCRATCH/out/link.h5"
+  expect_usage_error "run.output = '$SCRATCH/out/link.h5'" "symbolic link" \
+    -- "$WNA_MPI" "$BASE" --set run.overwrite=true --set "run.output=$SCRATCH/out/link.h5"
+  [[ "$(cat "$SCRATCH/out/precious")" == precious ]] || fail "the link's target changed"
+  rm "$SCRATCH/out/precious" "$SCRATCH/out/link.h5"
+}
+
+case_output_cannot_be_created() {
+  # /proc accepts no new files: the temporary archive is created before any work, so the run
+  # fails at once (exit 2), not after the noise pass.
+  expect_usage_error "run.output = '/proc/wna.h5'" "cannot create the temporary file" \
+    -- "$WNA_MPI" "$BASE" --set run.output=/proc/wna.h5 --set run.samples=100000000
 }
 
 # --- several ranks: the same error once, from rank 0 ---------------------------------------
@@ -144,7 +186,7 @@ case_mpi_existing_output() {
   head -c 4096 /dev/urandom >"$OUTPUT"
   local checksum
   checksum="$(sha256sum <"$OUTPUT")"
-  expect_usage_error "archive exists" -- "$MPIEXEC" -n 2 --oversubscribe "$WNA_MPI" "$BASE"
+  expect_usage_error "file exists" -- "$MPIEXEC" -n 2 --oversubscribe "$WNA_MPI" "$BASE"
   [[ "$(sha256sum <"$OUTPUT")" == "$checksum" ]] || fail "the existing archive changed"
   rm -f "$OUTPUT"
 }
@@ -208,6 +250,12 @@ run_case "output directory does not exist" case_output_directory_missing
 run_case "output is a directory" case_output_is_directory
 run_case "output directory not writable (chmod 555)" case_output_directory_unwritable
 run_case "existing output without overwrite" case_existing_output
+run_case "output = checkpoint (other spelling)" case_output_is_the_checkpoint
+run_case "output = model file through a link" case_output_is_the_model_through_a_link
+run_case "output = the config file" case_output_is_the_config
+run_case "output = /dev/null with overwrite" case_output_is_a_device
+run_case "output is a symbolic link" case_output_is_a_link
+run_case "output under /proc: fails before the work" case_output_cannot_be_created
 run_case "2 ranks: unknown key, one line" case_mpi_unknown_key
 run_case "2 ranks: out of range, one line" case_mpi_out_of_range
 run_case "2 ranks: existing output, one line" case_mpi_existing_output

@@ -52,6 +52,22 @@ case_existing_output() {
   [[ "$(sha256sum <"$SCRATCH/existing.pt")" == "$checksum" ]] || fail "the existing file changed"
 }
 
+case_output_that_is_no_file() {
+  # Refused before any training: a device (as root this once replaced /dev/null), a directory,
+  # the config itself, a data file, an empty path.
+  expect_usage_error "train.output = '/dev/null'" "not a regular file" \
+    -- "$WNA_TRAIN" "$CONFIG" --overwrite --set train.output=/dev/null
+  [[ -c /dev/null ]] || fail "/dev/null is no longer a character device"
+  mkdir -p "$SCRATCH/a_directory"
+  expect_usage_error "train.output = '$SCRATCH/a_directory'" "is a directory" \
+    -- "$WNA_TRAIN" "$CONFIG" --overwrite --set "train.output=$SCRATCH/a_directory"
+  expect_usage_error "train.output = '$CONFIG' and the config file = '$CONFIG' are the same file" \
+    -- "$WNA_TRAIN" "$CONFIG" --overwrite --set "train.output=$CONFIG"
+  expect_usage_error "train.data_dir file = '$WNA_DATA_DIR/mnist/t10k-labels-idx1-ubyte" "are the same file" \
+    -- "$WNA_TRAIN" "$CONFIG" --overwrite --set "train.output=$WNA_DATA_DIR/mnist/t10k-labels-idx1-ubyte"
+  expect_usage_error "train.output = ''" "expected a file path" -- "$WNA_TRAIN" "$CONFIG" --set "train.output="
+}
+
 case_successful_run() {
   "$WNA_TRAIN" "$CONFIG" >"$CAPTURE/train.out" 2>"$CAPTURE/train.err" ||
     fail "wna_train failed: $(cat "$CAPTURE/train.out" "$CAPTURE/train.err")"
@@ -66,7 +82,7 @@ case_successful_run() {
   grep -Eq 'test loss [0-9.]+ accuracy 0\.[0-9]+' <<<"$out" || fail "no test accuracy:"$'\n'"$out"
   grep -q "^wrote $MODEL\$" <<<"$out" || fail "no 'wrote' line:"$'\n'"$out"
   [[ -f "$MODEL" ]] || fail "no model file"
-  [[ -z "$(find "$SCRATCH" -name '*.tmp-*')" ]] || fail "temporary model file left behind"
+  [[ -z "$(find "$SCRATCH" -name '*.partial-*')" ]] || fail "temporary model file left behind"
   # The model loads in wna_mpi.
   write_run_config "$SCRATCH/run.ini" "$SCRATCH/wna.h5"
   "$WNA_MPI" "$SCRATCH/run.ini" --dry-run --set "model.file=$MODEL" >"$CAPTURE/dry.out" 2>"$CAPTURE/dry.err" ||
@@ -90,6 +106,7 @@ run_case "unknown key (did you mean)" case_unknown_key
 run_case "missing train.output" case_missing_output_key
 run_case "missing data directory says run scripts/fetch_data.sh (exit 2)" case_missing_data_dir
 run_case "existing output without --overwrite" case_existing_output
+run_case "output that is no file: device, directory, config, data, empty" case_output_that_is_no_file
 run_case "successful short run" case_successful_run
 run_case "--overwrite replaces an existing file" case_overwrite
 finish

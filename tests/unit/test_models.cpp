@@ -320,7 +320,7 @@ TEST(ModelFileTest, RefusesToOverwriteWithoutTheFlag) {
   const auto original = file_bytes(path);
   auto other = make_zoo_model(mnist_spec("mlp"));
   expect_error<UsageError>([&] { save_model(*other, path, false); },
-                           path + " exists; refusing to overwrite");
+                           "model file = '" + path + "': file exists; pass --overwrite");
   EXPECT_EQ(file_bytes(path), original);
   save_model(*other, path, true);
   EXPECT_EQ(load_model(path)->spec().architecture, "mlp");

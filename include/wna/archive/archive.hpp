@@ -42,6 +42,9 @@ class ArchiveWriter {
   // Collective. Closes the file and renames it to its final path. Without commit (a failed
   // run), the temporary file is removed and any existing archive is left untouched.
   virtual void commit() = 0;
+  // Not collective: removes the temporary file without closing it with the other ranks, after
+  // an error that may have hit this rank only (the caller then aborts the job).
+  virtual void abandon() = 0;
   virtual const std::string& path() const = 0;
 };
 
@@ -62,8 +65,9 @@ const T* rows_or_none(const std::vector<T>& rows) {
 // Rows [begin, end) of `rows` that `rank` of `ranks` owns: a contiguous, balanced share.
 std::pair<int64_t, int64_t> owned_rows(int64_t rows, int rank, int ranks);
 
-// Creates `final_path`'s temporary sibling through HDF5's MPI-IO driver (collective).
-// An existing `final_path` is replaced at commit only when `overwrite`.
+// Collective. Rank 0 creates `final_path`'s temporary sibling exclusively (core/output_file.hpp),
+// which every rank then opens through HDF5's MPI-IO driver. An existing `final_path` (a regular
+// file only) is replaced at commit only when `overwrite`. Throws wna::Error on every rank.
 std::unique_ptr<ArchiveWriter> create_hdf5_archive(MPI_Comm comm, const std::string& final_path,
                                                    bool overwrite);
 

@@ -4,6 +4,8 @@
 
 #include <mpi.h>
 
+#include <string>
+
 namespace wna {
 
 class MpiSession {
@@ -25,5 +27,8 @@ class MpiSession {
 
 // Throws wna::Error("<what>: MPI error <text>") when `code` is not MPI_SUCCESS.
 void check_mpi(int code, const char* what);
+
+// Collective: every rank returns `text` as rank `root` has it.
+std::string broadcast_text(MPI_Comm comm, std::string text, int root = 0);
 
 }  // namespace wna

@@ -15,6 +15,7 @@ struct ImageSet {
   torch::Tensor images;                   // float32, N x C x H x W, values in [0,1]
   torch::Tensor labels;                   // int64, N
   std::vector<std::string> class_names;   // K names; labels are in [0, K)
+  std::vector<std::string> files;         // the files it was read from
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
   int64_t channels() const { return images.size(1); }

@@ -5,12 +5,15 @@
 #include <memory>
 #include <string>
 
+#include "wna/core/output_file.hpp"
 #include "wna/models/network.hpp"
 
 namespace wna {
 
-// Writes `network` (its spec and weights) to `path` through a temporary file + rename.
-// Refuses (wna::UsageError) to replace an existing file unless `overwrite`.
+// Writes `network` (its spec and weights, a zoo model only) into `file` and commits it.
+void save_model(Network& network, AtomicFile& file);
+// The same through an AtomicFile on `path`, creating missing directories. Refuses
+// (wna::UsageError) to replace an existing file unless `overwrite`, or anything but a file.
 void save_model(Network& network, const std::string& path, bool overwrite);
 
 // Reads a wna model file: rebuilds the zoo architecture it names and loads the weights.
