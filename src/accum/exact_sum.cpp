@@ -66,6 +66,7 @@ void ExactBuffer::normalize() {
     limbs_[i] -= carry * 4294967296LL;
     limbs_[i + 1] += carry;
   }
+  chunks_since_normalize_ = 0;
 }
 
 void ExactBuffer::merge(const ExactBuffer& other) {

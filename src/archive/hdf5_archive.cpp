@@ -235,12 +235,6 @@ class Hdf5Archive final : public ArchiveWriter {
 
 }  // namespace
 
-std::pair<int64_t, int64_t> owned_rows(int64_t rows, int rank, int ranks) {
-  const int64_t base = rows / ranks, extra = rows % ranks;
-  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
-  return {begin, begin + base + (rank < extra ? 1 : 0)};
-}
-
 std::unique_ptr<ArchiveWriter> create_hdf5_archive(MPI_Comm comm, const std::string& final_path, bool overwrite) {
   return std::make_unique<Hdf5Archive>(comm, final_path, overwrite);
 }

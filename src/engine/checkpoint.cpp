@@ -131,7 +131,7 @@ void check_fingerprint(const std::string& path, const std::string& expected, con
 }
 
 RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const std::vector<int64_t>& my_completed,
-                          const std::vector<ExactBuffer*>& buffers) {
+                          const std::vector<ExactBuffer*>& buffers, size_t piece) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -147,16 +147,14 @@ RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const s
                         displacements.data(), MPI_INT64_T, 0, comm),
             "gather of completed blocks");
   std::sort(state.completed_blocks.begin(), state.completed_blocks.end());
-  constexpr size_t kChunk = size_t{1} << 28;  // limbs per MPI call, within MPI's int counts
   for (ExactBuffer* buffer : buffers) {
     buffer->normalize();
     std::vector<int64_t> sum(rank == 0 ? buffer->limb_count() : 0);
-    for (size_t first = 0; first < buffer->limb_count(); first += kChunk) {
-      const auto count = static_cast<int>(std::min(kChunk, buffer->limb_count() - first));
+    for_each_piece(buffer->limb_count(), piece, [&](size_t first, int count) {
       check_mpi(MPI_Reduce(buffer->limbs() + first, rank == 0 ? sum.data() + first : nullptr, count, MPI_INT64_T,
                            MPI_SUM, 0, comm),
                 "reduction of accumulators for a checkpoint");
-    }
+    });
     state.limbs.push_back(std::move(sum));
   }
   return state;

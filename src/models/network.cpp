@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/nn/functional/activation.h>
 
 #include "wna/core/error.hpp"
@@ -15,14 +17,15 @@ std::vector<std::string> Network::layer_names() const {
   return names;
 }
 
-void Network::require_layers(const std::vector<std::string>& names) const {
+void Network::check_layer_names(const std::string& key, const std::vector<std::string>& names, bool distinct,
+                                const std::string& also_valid) const {
   const auto valid = layer_names();
-  for (const auto& name : names) {
-    if (std::find(valid.begin(), valid.end(), name) != valid.end()) continue;
-    std::string list;
-    for (const auto& layer : valid) list += (list.empty() ? "" : ", ") + layer;
-    throw Error("unknown layer '" + name + "' in model '" + spec_.architecture +
-                "' (valid: " + list + ")");
+  for (auto name = names.begin(); name != names.end(); ++name) {
+    if (std::find(valid.begin(), valid.end(), *name) == valid.end())
+      throw UsageError(fmt::format("{}: '{}' is not a layer of model '{}' (valid: {}{})", key, *name,
+                                   spec_.architecture, fmt::join(valid, ", "), also_valid));
+    if (distinct && std::find(names.begin(), name, *name) != name)
+      throw UsageError(fmt::format("{}: '{}' is listed twice", key, *name));
   }
 }
 

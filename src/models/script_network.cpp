@@ -105,7 +105,7 @@ torch::Tensor ScriptNetwork::forward(const torch::Tensor& x) {
 torch::Tensor ScriptNetwork::forward_with_probes(const torch::Tensor& x,
                                                  const std::vector<std::string>& probe_layers,
                                                  Activations& activations) {
-  require_layers(probe_layers);
+  check_layer_names("probed layers", probe_layers, false);
   std::set<std::string> probed(probe_layers.begin(), probe_layers.end());
   const auto normalized = normalize_(x);
   if (probed.erase("normalize")) activations["normalize"] = normalized;

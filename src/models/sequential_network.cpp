@@ -71,7 +71,7 @@ torch::Tensor SequentialNetwork::forward(const torch::Tensor& x) {
 torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
                                                      const std::vector<std::string>& probe_layers,
                                                      Activations& activations) {
-  require_layers(probe_layers);
+  check_layer_names("probed layers", probe_layers, false);
   const std::set<std::string> probed(probe_layers.begin(), probe_layers.end());
   // Without gradients, a ReLU whose output nobody probes and the max pool after it run as
   // pool then ReLU: max and ReLU commute exactly, and the ReLU then touches a quarter of the

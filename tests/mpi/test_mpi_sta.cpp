@@ -13,6 +13,7 @@
 
 #include "mpi_test_support.hpp"
 #include "wna/archive/archive.hpp"
+#include "wna/core/partition.hpp"
 #include "wna/models/sequential_network.hpp"
 #include "wna/reduce/reducer.hpp"
 #include "wna/analyses/classification_images/archive.hpp"

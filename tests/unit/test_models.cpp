@@ -268,7 +268,7 @@ TEST(ZooTest, UnknownProbeLayerIsAnError) {
       [&] {
         model->forward_with_probes(torch::rand({1, 1, 28, 28}), {"conv1", "conv9"}, activations);
       },
-      "unknown layer 'conv9' in model 'lenet' (valid: normalize, conv1, relu1");
+      "probed layers: 'conv9' is not a layer of model 'lenet' (valid: normalize, conv1, relu1");
 }
 
 // ---- wna model files ------------------------------------------------------------------------
@@ -442,7 +442,7 @@ TEST_F(TorchScriptTest, SequentialModuleCanBeProbed) {
   EXPECT_TRUE(torch::equal(activations.at("3"), logits));
   EXPECT_TRUE(torch::allclose(activations.at("normalize"), (x - 0.5) / 0.25));
   expect_error<Error>([&] { model->forward_with_probes(x, {"4"}, activations); },
-                      "unknown layer '4'");
+                      "probed layers: '4' is not a layer of model");
 }
 
 TEST_F(TorchScriptTest, ModuleViewSharesTheScriptsParameters) {

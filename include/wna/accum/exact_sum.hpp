@@ -47,6 +47,11 @@ class ExactBuffer {
 
   // Moves carries from low to high limbs so every low limb is in [0, 2^32).
   void normalize();
+  // Marks the end of a chunk in which each sum received at most one add (a chunk's sums,
+  // each below 2^31 in magnitude): normalises every 2^30 chunks, so low limbs stay below 2^62.
+  void end_chunk() {
+    if (++chunks_since_normalize_ == kChunksBetweenNormalizations) normalize();
+  }
   // Adds another buffer of the same size (limb-wise) and normalizes.
   void merge(const ExactBuffer& other);
   void clear();
@@ -55,7 +60,9 @@ class ExactBuffer {
   double value(size_t i) const;
 
  private:
+  static constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
   std::vector<int64_t> limbs_;
+  int64_t chunks_since_normalize_ = 0;
 };
 
 }  // namespace wna

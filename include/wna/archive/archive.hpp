@@ -62,9 +62,6 @@ const T* rows_or_none(const std::vector<T>& rows) {
   return rows.empty() ? &kNone : rows.data();
 }
 
-// Rows [begin, end) of `rows` that `rank` of `ranks` owns: a contiguous, balanced share.
-std::pair<int64_t, int64_t> owned_rows(int64_t rows, int rank, int ranks);
-
 // Collective. Rank 0 creates `final_path`'s temporary sibling exclusively (core/output_file.hpp),
 // which every rank then opens through HDF5's MPI-IO driver. An existing `final_path` (a regular
 // file only) is replaced at commit only when `overwrite`. Throws wna::Error on every rank.

@@ -4,6 +4,8 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 namespace wna {
@@ -27,6 +29,16 @@ class MpiSession {
 
 // Throws wna::Error("<what>: MPI error <text>") when `code` is not MPI_SUCCESS.
 void check_mpi(int code, const char* what);
+
+// MPI counts are ints: the most elements one MPI call moves in wna.
+inline constexpr size_t kMpiPiece = size_t{1} << 28;
+
+// The one loop over a large buffer in MPI-sized pieces: calls `call(first, count)` for
+// consecutive pieces of at most `piece` elements covering [0, total).
+template <typename Call>
+void for_each_piece(size_t total, size_t piece, Call&& call) {
+  for (size_t first = 0; first < total; first += piece) call(first, static_cast<int>(std::min(piece, total - first)));
+}
 
 // Collective: every rank returns `text` as rank `root` has it.
 std::string broadcast_text(MPI_Comm comm, std::string text, int root = 0);

@@ -15,6 +15,7 @@
 
 #include "wna/accum/exact_sum.hpp"
 #include "wna/config/config.hpp"
+#include "wna/core/mpi_session.hpp"
 
 namespace wna {
 
@@ -45,9 +46,10 @@ uint64_t checkpoint_digest(const RunState& state);
 void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored);
 
 // Collective. The run state summed over ranks: every rank's completed blocks and the limb-wise
-// sums of `buffers` (the same list, in the same order, on every rank). Complete on rank 0 only.
+// sums of `buffers` (the same list, in the same order, on every rank), reduced in pieces of at
+// most `piece` limbs. Complete on rank 0 only.
 RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const std::vector<int64_t>& my_completed,
-                          const std::vector<ExactBuffer*>& buffers);
+                          const std::vector<ExactBuffer*>& buffers, size_t piece = kMpiPiece);
 
 // SIGTERM and SIGUSR1 (Slurm's warning signal) from now on only record that the run should
 // stop; stop_signal() returns the last one received (0: none). The run checks it between

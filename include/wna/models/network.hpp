@@ -59,10 +59,14 @@ class Network {
   // The underlying module (parameters, train()/eval(), named submodules).
   virtual torch::nn::Module& module() = 0;
 
+  // The one check of a list of layer names given under config key `key`: throws UsageError
+  // "<key>: '<name>' is not a layer of model '<architecture>' (valid: <layers><also_valid>)",
+  // or, when `distinct`, "<key>: '<name>' is listed twice".
+  void check_layer_names(const std::string& key, const std::vector<std::string>& names, bool distinct = true,
+                         const std::string& also_valid = "") const;
+
  protected:
   explicit Network(ModelSpec spec) : spec_(std::move(spec)) {}
-  // Throws wna::Error naming the valid layers when one of `names` is not a layer.
-  void require_layers(const std::vector<std::string>& names) const;
   ModelSpec spec_;
 };
 

@@ -9,6 +9,7 @@
 #include <mpi.h>
 
 #include "wna/accum/exact_sum.hpp"
+#include "wna/core/mpi_session.hpp"
 
 namespace wna {
 
@@ -23,7 +24,8 @@ class Reducer {
   virtual void reduce_scatter(ExactBuffer& buffer, const std::vector<size_t>& offsets) = 0;
 };
 
-std::unique_ptr<Reducer> make_mpi_reducer(MPI_Comm comm);
+// `piece`: the most limbs one MPI call reduces (smaller in tests, to exercise the pieces).
+std::unique_ptr<Reducer> make_mpi_reducer(MPI_Comm comm, size_t piece = kMpiPiece);
 #ifdef WNA_WITH_NCCL
 // Buffers are staged to GPU (local_rank mod GPUs on the node) and reduced with NCCL over
 // `comm`'s ranks.

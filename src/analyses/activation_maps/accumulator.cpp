@@ -3,16 +3,10 @@
 
 #include <utility>
 
+#include "wna/accum/chunk_sums.hpp"
 #include "wna/analyses/classification_images/accumulator.hpp"
-#include "wna/analyses/sta/accumulator.hpp"
 
 namespace wna {
-namespace {
-
-// A chunk adds one value to every sum, so each low limb grows by less than 2^32 per chunk.
-constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
-
-}  // namespace
 
 void ActivationMapLayout::add(const std::string& name, const std::vector<int64_t>& shape) {
   ActivationMapLayer layer{name, shape, 1, sums_};
@@ -46,10 +40,7 @@ void ActivationMapAccumulator::add(const float* probabilities, int64_t n, const 
     buffer_.add_row(ActivationMapLayout::sum_index(layer, 0), checked_chunk_sums(sums, layer.name),
                     static_cast<size_t>(classes * layer.features));
   }
-  if (++chunks_since_normalize_ == kChunksBetweenNormalizations) {
-    buffer_.normalize();
-    chunks_since_normalize_ = 0;
-  }
+  buffer_.end_chunk();
 }
 
 }  // namespace wna

@@ -1,15 +1,14 @@
 // Mean activation maps (see include/wna/analyses/activation_maps/layers.hpp).
 #include "wna/analyses/activation_maps/layers.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "wna/core/error.hpp"
 #include "wna/analyses/sta/layers.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {
@@ -34,14 +33,7 @@ std::vector<double> class_means(const ActivationMapAccumulator& maps, const Acti
 
 ActivationMapLayout resolve_activation_maps(Network& network, const std::vector<std::string>& layers) {
   if (layers.empty()) return ActivationMapLayout();
-  const auto valid = network.layer_names();
-  std::set<std::string> seen;
-  for (const auto& name : layers) {
-    if (std::find(valid.begin(), valid.end(), name) == valid.end())
-      throw UsageError(fmt::format("activations.layers: '{}' is not a layer of model '{}' (valid: {})", name,
-                                   network.spec().architecture, fmt::join(valid, ", ")));
-    if (!seen.insert(name).second) throw UsageError(fmt::format("activations.layers: '{}' is listed twice", name));
-  }
+  network.check_layer_names("activations.layers", layers);
   const auto outputs = probe_layer_outputs(network, layers, "activations.layers");
   ActivationMapLayout layout(network.spec().num_classes());
   for (const auto& name : layers) {

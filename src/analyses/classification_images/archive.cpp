@@ -1,5 +1,6 @@
 // Classification-image datasets of the archive (layout: docs/archive.md).
 #include "wna/analyses/classification_images/archive.hpp"
+#include "wna/core/partition.hpp"
 
 
 namespace wna {

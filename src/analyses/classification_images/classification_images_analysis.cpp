@@ -7,6 +7,7 @@
 #include "wna/analyses/classification_images/archive.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
 #include "wna/config/key_table.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {

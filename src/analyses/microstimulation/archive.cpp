@@ -1,5 +1,6 @@
 // Microstimulation datasets of the archive (see include/wna/analyses/microstimulation/archive.hpp).
 #include "wna/analyses/microstimulation/archive.hpp"
+#include "wna/core/partition.hpp"
 
 #include <cmath>
 

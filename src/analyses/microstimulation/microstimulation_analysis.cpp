@@ -9,6 +9,7 @@
 #include "wna/analyses/microstimulation/microstimulation.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
+#include "wna/core/partition.hpp"
 #include "wna/data/datasets.hpp"
 
 namespace wna {

@@ -12,6 +12,7 @@
 #include "wna/analyses/classification_images/accumulator.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {

@@ -2,20 +2,15 @@
 #include "wna/analyses/sta/accumulator.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <utility>
 
 #include <ATen/ops/linalg_vector_norm.h>
-#include <fmt/format.h>
 
+#include "wna/accum/chunk_sums.hpp"
 #include "wna/accum/pooled_products.hpp"
-#include "wna/core/error.hpp"
 
 namespace wna {
 namespace {
-
-// A chunk adds one value to every sum, so each low limb grows by less than 2^32 per chunk.
-constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
 
 // Sums of a and of a^2 over the samples of `a` (n x U): U values each.
 std::pair<torch::Tensor, torch::Tensor> sums_and_squares(const torch::Tensor& a) {
@@ -94,17 +89,6 @@ torch::Tensor position_patches(const torch::Tensor& input, const StaLayer& layer
   return input.slice(2, top, top + size).slice(3, left, left + size).reshape({input.size(0), layer.patch});
 }
 
-const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name) {
-  constexpr double kLimit = 2147483648.0;
-  const auto [low, high] = torch::aminmax(sums);  // NaN if any sum is NaN
-  const double smallest = low.item<double>(), largest = high.item<double>();
-  if (!(smallest > -kLimit && largest < kLimit))
-    throw Error(fmt::format("layer '{}': a forward chunk's sums reach {} (beyond 2^31 in magnitude or not "
-                            "finite), outside the exact accumulator's range; lower run.forward_batch",
-                            layer_name, std::abs(smallest) > std::abs(largest) ? smallest : largest));
-  return sums.data_ptr<float>();
-}
-
 StaLayout::StaLayout(int64_t channels, int64_t height, int64_t width)
     : channels_(channels), height_(height), width_(width) {}
 
@@ -156,10 +140,7 @@ void StaAccumulator::add(const torch::Tensor& stimuli, const Activations& activa
   const auto flat_stimuli = stimuli.reshape({stimuli.size(0), -1});
   for (size_t i = 0; i < layers.size(); ++i)
     if (!layers[i].spatial) add_whole_input_layer(buffer_, layers[i], activation_of(i), flat_stimuli);
-  if (++chunks_since_normalize_ == kChunksBetweenNormalizations) {
-    buffer_.normalize();
-    chunks_since_normalize_ = 0;
-  }
+  buffer_.end_chunk();
 }
 
 }  // namespace wna

@@ -2,6 +2,7 @@
 #include "wna/analyses/sta/archive.hpp"
 
 #include "wna/analyses/sta/statistics.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {

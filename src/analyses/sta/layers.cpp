@@ -45,14 +45,7 @@ std::vector<std::string> sta_layer_names(const Network& network, const std::vect
       if (has_sta_units_in_all(layer)) names.push_back(layer.name);
     return names;
   }
-  const auto valid = network.layer_names();
-  std::set<std::string> seen;
-  for (const auto& name : configured) {
-    if (std::find(valid.begin(), valid.end(), name) == valid.end())
-      throw UsageError(fmt::format("sta.layers: '{}' is not a layer of model '{}' (valid: {}, or all)", name,
-                                   network.spec().architecture, fmt::join(valid, ", ")));
-    if (!seen.insert(name).second) throw UsageError(fmt::format("sta.layers: '{}' is listed twice", name));
-  }
+  network.check_layer_names("sta.layers", configured, true, ", or all");
   return configured;
 }
 

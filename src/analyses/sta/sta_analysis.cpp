@@ -6,6 +6,7 @@
 #include "wna/analyses/sta/archive.hpp"
 #include "wna/analyses/sta/layers.hpp"
 #include "wna/config/key_table.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {

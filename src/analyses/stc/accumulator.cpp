@@ -3,11 +3,11 @@
 
 #include <utility>
 
-namespace wna {
-namespace {
+#include "wna/accum/chunk_sums.hpp"
 
-// A chunk adds one value to every sum, so each low limb grows by less than 2^32 per chunk.
-constexpr int64_t kChunksBetweenNormalizations = int64_t{1} << 30;
+namespace wna {
+
+namespace {
 
 // Adds the upper triangle (i <= j) of the symmetric P x P float32 `matrix` at `index`.
 void add_upper_triangle(ExactBuffer& buffer, size_t index, const torch::Tensor& matrix, const std::string& layer) {
@@ -75,10 +75,7 @@ void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activa
                          torch::mm(weighted.t(), x).contiguous(), layer.name);
     }
   }
-  if (++chunks_since_normalize_ == kChunksBetweenNormalizations) {
-    buffer_.normalize();
-    chunks_since_normalize_ = 0;
-  }
+  buffer_.end_chunk();
 }
 
 }  // namespace wna

@@ -6,6 +6,7 @@
 #include "wna/analyses/sta/archive.hpp"
 #include "wna/analyses/stc/statistics.hpp"
 #include "wna/analyses/stc/units.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {

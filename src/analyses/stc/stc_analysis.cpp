@@ -10,6 +10,7 @@
 #include "wna/analyses/stc/units.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 namespace {

@@ -33,9 +33,7 @@ StcLayout resolve_stc_layout(Network& network, const StcSettings& stc, const Sta
   std::map<std::string, std::set<int64_t>> units_of_layer;
   for (const auto& item : stc.units) {
     const auto [layer, unit] = parse_item(item);
-    if (std::find(valid.begin(), valid.end(), layer) == valid.end())
-      throw UsageError(fmt::format("stc.units: '{}' is not a layer of model '{}' (valid: {})", layer,
-                                   network.spec().architecture, fmt::join(valid, ", ")));
+    network.check_layer_names("stc.units", {layer}, false);
     if (!units_of_layer[layer].insert(unit).second)
       throw UsageError(fmt::format("stc.units: '{}' is listed twice", item));
   }

@@ -62,7 +62,6 @@ class ActivationMapAccumulator {
  private:
   ActivationMapLayout layout_;
   ExactBuffer buffer_;
-  int64_t chunks_since_normalize_ = 0;
 };
 
 }  // namespace wna

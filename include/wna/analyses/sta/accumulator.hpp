@@ -77,10 +77,6 @@ torch::Tensor receptive_field_input(const torch::Tensor& stimuli, const StaLayer
 // The receptive fields of the units of conv-like `layer` at its chosen position (n x patch),
 // from receptive_field_input's result.
 torch::Tensor position_patches(const torch::Tensor& input, const StaLayer& layer);
-// The values of a forward chunk's sums (float32, contiguous) once they are known to fit the
-// exact accumulator, which takes values below 2^31 in magnitude per addition; else throws
-// wna::Error naming `layer_name` and the remedy.
-const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name);
 
 class StaAccumulator {
  public:
@@ -100,7 +96,6 @@ class StaAccumulator {
   // Conv-like layers grouped by receptive field and map size (indices into layout_.layers()):
   // each group's pooled products come from one pooled_stimulus_products call.
   std::vector<std::vector<size_t>> spatial_groups_;
-  int64_t chunks_since_normalize_ = 0;
 };
 
 }  // namespace wna

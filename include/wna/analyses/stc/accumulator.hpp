@@ -87,7 +87,6 @@ class StcAccumulator {
  private:
   StcLayout layout_;
   ExactBuffer buffer_;
-  int64_t chunks_since_normalize_ = 0;
 };
 
 }  // namespace wna

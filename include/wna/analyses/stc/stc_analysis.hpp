@@ -5,6 +5,7 @@
 
 #include "wna/analyses/analysis.hpp"
 #include "wna/analyses/stc/accumulator.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 

@@ -1,0 +1,16 @@
+// The gate between a forward chunk's float32 sums (computed with tensor operations) and the
+// exact accumulators: ExactBuffer takes values below 2^31 in magnitude per addition.
+#pragma once
+
+#include <string>
+
+#include <torch/types.h>
+
+namespace wna {
+
+// The values of a forward chunk's sums (float32, contiguous) once every one is known to be
+// finite and below 2^31 in magnitude; else throws wna::Error naming `layer_name`, the value
+// and the remedy.
+const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name);
+
+}  // namespace wna
