@@ -8,6 +8,7 @@
 
 #include "wna/analyses/activation_maps/activation_maps_analysis.hpp"
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
+#include "wna/analyses/registry.hpp"
 #include "wna/analyses/sta/sta_analysis.hpp"
 #include "wna/analyses/stc/stc_analysis.hpp"
 #include "wna/engine/noise_pipeline.hpp"

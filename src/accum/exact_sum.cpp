@@ -1,8 +1,11 @@
 // Fixed-point exact sums (see include/wna/accum/exact_sum.hpp). Rows are rounded and added
-// with AVX-512 where the CPU has it (bitwise the same as the scalar loop), else one by one.
+// with AVX-512 where the CPU has it (bitwise the same as the scalar loop), else one by one;
+// on other architectures (aarch64) only the scalar loop is compiled.
 #include "wna/accum/exact_sum.hpp"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <stdexcept>
@@ -21,6 +24,7 @@ void add_rounded_scalar(int64_t* limb, const float* values, size_t n, double sca
   }
 }
 
+#if defined(__x86_64__)
 // The same, 8 values at a time with AVX-512: the same double products, and vcvtpd2qq rounds to
 // nearest-even as llrint does, so the limbs are bitwise those of the scalar loop.
 __attribute__((target("avx512f,avx512dq"))) void add_rounded_avx512(int64_t* limb, const float* values, size_t n,
@@ -49,6 +53,11 @@ void add_rounded(int64_t* limb, const float* values, size_t n, double scale, boo
   else
     add_rounded_scalar(limb, values, n, scale, squared);
 }
+#else
+void add_rounded(int64_t* limb, const float* values, size_t n, double scale, bool squared) {
+  add_rounded_scalar(limb, values, n, scale, squared);
+}
+#endif
 
 }  // namespace
 

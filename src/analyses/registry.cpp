@@ -1,7 +1,7 @@
 // The registry of analyses: one line per analysis, in the order they run, reduce and write
 // (an analysis may read what one before it published: activation maps feed back the
 // classification images). Adding an analysis: docs/architecture.md.
-#include "wna/analyses/analysis.hpp"
+#include "wna/analyses/registry.hpp"
 
 #include "wna/analyses/activation_maps/activation_maps_analysis.hpp"
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
@@ -9,6 +9,7 @@
 #include "wna/analyses/psychometric/psychometric_analysis.hpp"
 #include "wna/analyses/sta/sta_analysis.hpp"
 #include "wna/analyses/stc/stc_analysis.hpp"
+#include "wna/engine/run_config.hpp"
 
 namespace wna {
 
@@ -29,6 +30,15 @@ std::vector<std::unique_ptr<Analysis>> make_analyses(const RunContext& context) 
   for (const AnalysisEntry& entry : analysis_registry())
     if (auto analysis = entry.make(context)) analyses.push_back(std::move(analysis));
   return analyses;
+}
+
+ConfigSchema run_schema() {
+  ConfigSchema schema = engine_schema();
+  for (const AnalysisEntry& entry : analysis_registry()) {
+    const ConfigSchema keys = entry.keys();
+    schema.insert(schema.end(), keys.begin(), keys.end());
+  }
+  return schema;
 }
 
 }  // namespace wna

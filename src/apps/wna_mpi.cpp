@@ -19,7 +19,8 @@
 #include <fmt/format.h>
 #include <torch/version.h>
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/analyses/registry.hpp"
+#include "wna/engine/analysis.hpp"
 #include "wna/archive/archive.hpp"
 #include "wna/core/cli.hpp"
 #include "wna/core/error.hpp"

@@ -8,7 +8,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include "wna/core/runtime.hpp"
-#include "wna/engine/worker_pool.hpp"
+#include "wna/core/worker_pool.hpp"
 
 namespace wna {
 namespace {

@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "wna/analyses/analysis.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/output_file.hpp"
@@ -99,15 +98,6 @@ const KeyTable<RunSettings>& engine_keys() {
 }  // namespace
 
 ConfigSchema engine_schema() { return engine_keys().schema(); }
-
-ConfigSchema run_schema() {
-  ConfigSchema schema = engine_schema();
-  for (const AnalysisEntry& entry : analysis_registry()) {
-    const ConfigSchema keys = entry.keys();
-    schema.insert(schema.end(), keys.begin(), keys.end());
-  }
-  return schema;
-}
 
 RunSettings default_run_settings() {
   RunSettings s = engine_keys().defaults();

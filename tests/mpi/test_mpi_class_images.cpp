@@ -8,7 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "mpi_test_support.hpp"
 #include "wna/archive/archive.hpp"

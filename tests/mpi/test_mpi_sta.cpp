@@ -9,7 +9,13 @@
 #include <cstring>
 #include <filesystem>
 
-#include <torch/torch.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "mpi_test_support.hpp"
 #include "wna/archive/archive.hpp"
@@ -141,9 +147,10 @@ TEST(MpiSta, OwnersWriteTheSameStatisticsAsOneProcess) {
       EXPECT_TRUE(same_bits(read_doubles(path, group + "normalized_sta"), expected.overall.normalized_sta))
           << layer.name;
       EXPECT_TRUE(same_bits(read_doubles(path, group + "variance"), expected.overall.variance)) << layer.name;
-      if (layer.spatial)
+      if (layer.spatial) {
         EXPECT_TRUE(same_bits(read_doubles(path, group + "sta_at_position"), expected.at_position.sta))
             << layer.name;
+      }
     }
     const auto correlation = read_doubles(path, "/sta/conv1/filter_correlation");
     ASSERT_EQ(correlation.size(), 4u);

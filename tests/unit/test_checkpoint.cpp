@@ -10,9 +10,10 @@
 #include <set>
 #include <string>
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "test_support.hpp"
+#include "wna/analyses/registry.hpp"
 #include "wna/core/error.hpp"
 #include "wna/engine/checkpoint.hpp"
 #include "wna/engine/resumable_run.hpp"

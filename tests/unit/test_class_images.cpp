@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "wna/analyses/classification_images/accumulator.hpp"
 #include "wna/core/error.hpp"

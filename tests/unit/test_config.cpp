@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "wna/analyses/registry.hpp"
 #include "wna/config/config.hpp"
 #include "wna/core/error.hpp"
 #include "wna/engine/run_config.hpp"

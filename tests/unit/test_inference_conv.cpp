@@ -4,7 +4,9 @@
 // multiple of 4, padding, and the shapes that must fall back; and the same bits every call.
 #include <gtest/gtest.h>
 
-#include <torch/torch.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "wna/models/inference_conv.hpp"
 

@@ -2,7 +2,9 @@
 // pool-before-ReLU order gives exactly the written order's results.
 #include <gtest/gtest.h>
 
-#include <torch/torch.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "wna/models/layers.hpp"
 #include "wna/models/zoo.hpp"

@@ -15,7 +15,11 @@
 #include <vector>
 
 #include <torch/csrc/jit/serialization/import.h>
-#include <torch/torch.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "test_support.hpp"
 #include "wna/core/error.hpp"

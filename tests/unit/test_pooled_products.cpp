@@ -6,7 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ops/convolution_backward.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "wna/accum/pooled_products.hpp"
 

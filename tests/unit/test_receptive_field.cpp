@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/types.h>
 
 #include "wna/core/error.hpp"
 #include "wna/models/receptive_field.hpp"

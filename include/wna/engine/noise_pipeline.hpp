@@ -11,7 +11,7 @@
 #include <functional>
 #include <vector>
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 #include "wna/engine/block_plan.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_config.hpp"

@@ -11,10 +11,8 @@
 
 namespace wna {
 
-// wna_mpi's schema: the engine's keys ([run], [model], [data], [noise], [gamma]), then every
-// registered analysis's keys (analysis_registry()).
-ConfigSchema run_schema();
-// The engine's keys alone, bound to RunSettings.
+// The engine's keys ([run], [model], [data], [noise], [gamma]), bound to RunSettings. With
+// every analysis's keys they make wna_mpi's schema (run_schema(), analyses/registry.hpp).
 ConfigSchema engine_schema();
 
 // The engine's settings. Defaults live in the schema (engine_schema()); default_run_settings()

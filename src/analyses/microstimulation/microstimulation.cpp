@@ -12,7 +12,7 @@
 #include "wna/analyses/classification_images/accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/runtime.hpp"
-#include "wna/engine/worker_pool.hpp"
+#include "wna/core/worker_pool.hpp"
 #include "wna/models/network.hpp"
 
 namespace wna {

@@ -3,7 +3,7 @@
 // at the probe gamma, which the classification-image analysis publishes before it writes.
 #pragma once
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 #include "wna/analyses/activation_maps/accumulator.hpp"
 
 namespace wna {

@@ -4,7 +4,7 @@
 // after it (kProbeGammaImages).
 #pragma once
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 #include "wna/analyses/classification_images/accumulator.hpp"
 
 namespace wna {

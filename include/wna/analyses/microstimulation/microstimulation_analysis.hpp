@@ -3,7 +3,7 @@
 // and the archive's /microstimulation group.
 #pragma once
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 
 namespace wna {
 

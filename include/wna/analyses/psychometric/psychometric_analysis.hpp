@@ -5,7 +5,7 @@
 // true x predicted confusion matrix. Sample i embeds test image i mod T (engine/stimuli.hpp).
 #pragma once
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 
 namespace wna {
 

@@ -3,7 +3,7 @@
 // the other files of this folder.
 #pragma once
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 #include "wna/analyses/sta/accumulator.hpp"
 #include "wna/core/partition.hpp"
 

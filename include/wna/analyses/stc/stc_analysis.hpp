@@ -3,7 +3,7 @@
 // of this folder.
 #pragma once
 
-#include "wna/analyses/analysis.hpp"
+#include "wna/engine/analysis.hpp"
 #include "wna/analyses/stc/accumulator.hpp"
 #include "wna/core/partition.hpp"
 

@@ -1,8 +1,8 @@
 // The Analysis interface: what every analysis of a run (classification images, STA, STC, ...)
-// tells the engine, and the registry the engine and wna_mpi iterate. An analysis lives in one
-// folder, src/analyses/<name>/ (include/wna/analyses/<name>/), and is known to the rest of the
-// program only through its line in src/analyses/registry.cpp. docs/architecture.md shows how
-// to add one.
+// tells the engine. The engine knows analyses only through it; the analyses themselves live
+// one layer up, each in its folder src/analyses/<name>/ (include/wna/analyses/<name>/), and
+// are known to the rest of the program only through their line in src/analyses/registry.cpp
+// (include/wna/analyses/registry.hpp). docs/architecture.md shows how to add one.
 //
 // The life of an analysis in a run:
 //   keys()              its config keys (one KeyTable; part of wna_mpi's schema)
@@ -116,11 +116,5 @@ struct AnalysisEntry {
   ConfigSchema (*keys)();
   std::unique_ptr<Analysis> (*make)(const RunContext& context);
 };
-
-// Every analysis, in the order they run, reduce and write (src/analyses/registry.cpp).
-const std::vector<AnalysisEntry>& analysis_registry();
-
-// The analyses `config` turns on, made in registry order. Throws wna::UsageError.
-std::vector<std::unique_ptr<Analysis>> make_analyses(const RunContext& context);
 
 }  // namespace wna

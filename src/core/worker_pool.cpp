@@ -1,5 +1,5 @@
-// The worker pool (see include/wna/engine/worker_pool.hpp).
-#include "wna/engine/worker_pool.hpp"
+// The worker pool (see include/wna/core/worker_pool.hpp).
+#include "wna/core/worker_pool.hpp"
 
 #include <atomic>
 #include <exception>
