@@ -5,6 +5,7 @@
 // Data flow: config -> model -> analyses (validated on every rank) -> block plan -> per block:
 // noise -> forward -> each analysis accumulates -> analyses' own passes -> exact reductions ->
 // each analysis finalises and writes (collective) -> summary. No analysis is named here.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -86,7 +87,7 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 // Heap-held, since the analyses keep references to its config, settings and context.
-std::unique_ptr<Prepared> prepare(const CommandLine& command_line, const wna::MpiSession& mpi) {
+std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   auto prepared = std::make_unique<Prepared>();
   Prepared& p = *prepared;
   p.config = wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides);
@@ -107,6 +108,7 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, const wna::Mp
     spec.class_names = reference.class_names;
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_torchscript(s.model_file, spec); });
   }
+  load_for_key("model.file", s.model_file, [&] { wna::check_model_outputs(*p.network); });
   const auto& spec = p.network->spec();
   torch::Tensor signals, signal_labels;
   std::vector<std::pair<std::string, std::string>> file_roles{{"run.output", s.output},
@@ -131,6 +133,8 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, const wna::Mp
     return wna::load_torchscript(model_file, network->spec());
   }});
   p.analyses = wna::make_analyses(*p.context);
+  if (std::any_of(p.analyses.begin(), p.analyses.end(), [](const auto& a) { return !a->probed_layers().empty(); }))
+    load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(); });
   if (!s.checkpoint.empty()) {
     p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
     if (std::filesystem::exists(s.checkpoint)) {
@@ -168,7 +172,7 @@ std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, co
   std::string message;
   int code = wna::kExitOk;
   try {
-    prepared = prepare(command_line, mpi);
+    prepared = prepare(command_line);
   } catch (const wna::UsageError& e) {
     message = e.what(), code = wna::kExitUsage;
   } catch (const std::exception& e) {

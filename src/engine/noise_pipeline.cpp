@@ -5,8 +5,10 @@
 #include <atomic>
 #include <mutex>
 
+#include <fmt/format.h>
 #include <torch/nn/functional/activation.h>
 
+#include "wna/core/error.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/core/worker_pool.hpp"
 
@@ -19,6 +21,11 @@ struct Chunk {
   uint64_t first_sample = 0;
   int64_t count = 0;
 };
+
+// "samples A to B at gamma G": where a failure happened, for its message.
+std::string chunk_name(const Chunk& chunk, double gamma) {
+  return fmt::format("samples {} to {} at gamma {}", chunk.first_sample, chunk.first_sample + chunk.count - 1, gamma);
+}
 
 std::vector<Chunk> chunks_of(const std::vector<Block>& blocks, int64_t forward_batch) {
   std::vector<Chunk> chunks;
@@ -92,6 +99,10 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
           activations.clear();
           const auto logits = network_.forward_with_probes(
               batch.stimuli, with_probes ? probed_layers : std::vector<std::string>(), activations);
+          if (!torch::isfinite(logits).all().item<bool>())
+            throw Error(fmt::format("the model returns NaN or infinite class scores for {}; nothing is written "
+                                    "(an overflow inside the model, or corrupted weights)",
+                                    chunk_name(chunk, settings_.gammas[g])));
           batch.probabilities = torch::softmax(logits, 1).contiguous();
         }
         batch.gamma_index = static_cast<int64_t>(g);
@@ -100,7 +111,12 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
           const bool every_gamma = analyses_[a]->every_gamma();
           if (!analysis_workers[a] || (!every_gamma && !with_probes)) continue;
           PhaseTimer::Scope scope(my_timer, every_gamma ? Phase::Accumulate : Phase::Units);
-          analysis_workers[a]->add(batch);
+          try {
+            analysis_workers[a]->add(batch);
+          } catch (const Error& e) {
+            throw Error(fmt::format("{}: {} ({})", analyses_[a]->name(), e.what(),
+                                    chunk_name(chunk, settings_.gammas[g])));
+          }
         }
       }
       for (auto& analysis_worker : analysis_workers)

@@ -26,12 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kFormat = "wna-model-1";
 
-// The first line of a LibTorch error (the rest is a backtrace or source excerpt).
-std::string first_line(const c10::Error& error) {
-  const std::string message = error.what_without_backtrace();
-  return message.substr(0, message.find('\n'));
-}
-
 std::string shape_string(const torch::Tensor& tensor) {
   std::ostringstream out;
   out << tensor.sizes();

@@ -35,6 +35,39 @@ int64_t count_parameters(Network& network) {
   return total;
 }
 
+void check_model_outputs(Network& network) {
+  const ModelSpec& spec = network.spec();
+  constexpr int64_t kBatch = 3;
+  torch::NoGradGuard no_grad;
+  const auto noise = torch::linspace(0.0, 1.0, kBatch * spec.channels * spec.height * spec.width, torch::kFloat32)
+                         .reshape({kBatch, spec.channels, spec.height, spec.width});
+  const std::string input = fmt::format("a batch of {} noise images of [{}, {}, {}]", kBatch, spec.channels,
+                                        spec.height, spec.width);
+  torch::Tensor logits;
+  try {
+    logits = network.forward(noise);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("the model fails on {}: {}", input, first_line(e)));
+  }
+  const auto sizes = logits.sizes();
+  if (logits.dim() != 2 || sizes[0] != kBatch || sizes[1] != spec.num_classes())
+    throw Error(fmt::format("the model returns a tensor of [{}] for {}; expected [{}, {}] (one row of {} class "
+                            "scores per image)", fmt::join(sizes, ", "), input, kBatch, spec.num_classes(),
+                            spec.num_classes()));
+  if (logits.scalar_type() != torch::kFloat32)
+    throw Error(fmt::format("the model returns {} scores; expected float32 (convert its parameters with "
+                            "model.float() before saving it)", c10::toString(logits.scalar_type())));
+  if (!torch::isfinite(logits).all().item<bool>())
+    throw Error(fmt::format("the model returns NaN or infinite scores for {}; its weights may be corrupted",
+                            input));
+}
+
+std::string first_line(const std::exception& error) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string message = torch_error ? torch_error->what_without_backtrace() : error.what();
+  return message.substr(0, message.find('\n'));
+}
+
 torch::Tensor class_probabilities(Network& network, const float* images, int64_t n) {
   const ModelSpec& spec = network.spec();
   const auto input = torch::from_blob(const_cast<float*>(images), {n, spec.channels, spec.height, spec.width},

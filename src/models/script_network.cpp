@@ -1,9 +1,11 @@
 // A TorchScript module as a Network (see include/wna/models/script_network.hpp).
 #include "wna/models/script_network.hpp"
 
+#include <mutex>
 #include <optional>
 #include <utility>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
@@ -110,7 +112,7 @@ torch::Tensor ScriptNetwork::forward_with_probes(const torch::Tensor& x,
   const auto normalized = normalize_(x);
   if (probed.erase("normalize")) activations["normalize"] = normalized;
   if (probed.empty()) return script_.forward({normalized}).toTensor();
-  if (!children_checked_) check_children_form_forward(normalized);
+  check_probes_are_exact();
   return forward_children(normalized, probed, activations);
 }
 
@@ -126,25 +128,38 @@ torch::Tensor ScriptNetwork::forward_children(const torch::Tensor& normalized,
   return h;
 }
 
-void ScriptNetwork::check_children_form_forward(const torch::Tensor& normalized) {
-  // Compared in eval mode so that dropout or batch statistics cannot make them differ.
+void ScriptNetwork::check_probes_are_exact() {
+  if (probes_checked_) return;
+  std::lock_guard<std::mutex> lock(check_mutex_);  // worker threads may probe at once
+  if (probes_checked_) return;
+  // In eval mode, so that dropout or batch statistics cannot make them differ; on noise of
+  // several scales, so that a skip connection cannot hide (at zero input, fc(0) + 0 == fc(0)).
   torch::NoGradGuard no_grad;
   const bool was_training = script_.is_training();
   script_.eval();
-  bool same = false;
+  std::string difference;
   try {
-    Activations unused;
-    const auto chained = forward_children(normalized, {}, unused);
-    const auto direct = script_.forward({normalized}).toTensor();
-    same = chained.sizes() == direct.sizes() && torch::allclose(chained, direct);
-  } catch (const std::exception&) {
-    same = false;  // a child that cannot take its predecessor's output
+    const auto generator = at::detail::createCPUGenerator(20240917);
+    for (const double scale : {1.0, 0.1, 10.0}) {
+      const auto x = torch::rand({3, spec_.channels, spec_.height, spec_.width}, generator, torch::kFloat32) * scale;
+      const auto normalized = normalize_(x);
+      Activations unused;
+      const auto chained = forward_children(normalized, {}, unused);
+      const auto direct = script_.forward({normalized}).toTensor();
+      if (!chained.sizes().equals(direct.sizes()) || !torch::equal(chained, direct)) {
+        difference = "its submodules applied in order give other outputs than forward on noise";
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    difference = "its submodules cannot be applied in order (" + first_line(e) + ")";
   }
   script_.train(was_training);
-  if (!same) {
-    throw Error(source_ + ": cannot probe layers: forward is not a sequence of its submodules");
-  }
-  children_checked_ = true;
+  if (!difference.empty())
+    throw Error(source_ + ": cannot probe its layers exactly: " + difference +
+                " (a skip connection or a step of forward outside its submodules); leave sta, stc and activations "
+                "off for this model");
+  probes_checked_ = true;
 }
 
 }  // namespace wna

@@ -87,6 +87,47 @@ case_model_not_a_model() {
     -- "$WNA_MPI" "$BASE" --set "model.file=$SCRATCH/not_a_model.txt"
 }
 
+case_model_with_bad_outputs() {
+  # TorchScript models whose outputs cannot be used: refused before any work, one line, exit 2
+  # (before, the run read past the scores for the whole run, or printed a traceback).
+  if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "note: /usr/bin/python3 has no torch; bad-output models not written, case skipped"
+    return 0
+  fi
+  mkdir -p "$SCRATCH/bad_models"
+  # TorchScript reads the classes' source: the script is a file, not stdin.
+  cat >"$SCRATCH/bad_models/make.py" <<'PYTHON'
+import sys, torch
+class Scores(torch.nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.fc = torch.nn.Linear(784, classes)
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+class Residual(Scores):
+    def __init__(self):
+        super().__init__(784)
+        self.out = torch.nn.Linear(784, 10)
+    def forward(self, x):
+        x = x.flatten(1)
+        return self.out(torch.relu(self.fc(x)) + x)
+nan = Scores(10)
+with torch.no_grad():
+    nan.fc.bias[2] = float("inf") - float("inf")
+for name, module in [("seven", Scores(7)), ("nan", nan), ("residual", Residual())]:
+    torch.jit.script(module).save(sys.argv[1] + "/" + name + ".pt")
+PYTHON
+  /usr/bin/python3 "$SCRATCH/bad_models/make.py" "$SCRATCH/bad_models"
+  local ts=(--set model.format=torchscript --set model.dataset=mnist)
+  expect_usage_error "model.file = '$SCRATCH/bad_models/seven.pt'" "returns a tensor of [3, 7]" "expected [3, 10]" \
+    -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/seven.pt"
+  expect_usage_error "model.file = '$SCRATCH/bad_models/nan.pt'" "NaN or infinite scores" \
+    -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/nan.pt"
+  expect_usage_error "cannot probe its layers exactly" \
+    -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/residual.pt" --set sta.layers=fc
+  rm -rf "$SCRATCH/bad_models"
+}
+
 case_missing_data_dir() {
   # gamma > 0 needs the test images of the model's dataset.
   expect_usage_error "$SCRATCH/no_data" "scripts/fetch_data.sh" \
@@ -245,6 +286,7 @@ run_case "block_size not a multiple of forward_batch" case_block_size_not_multip
 run_case "missing config file" case_missing_config
 run_case "missing model file" case_missing_model
 run_case "model file that is not a model (exit 2)" case_model_not_a_model
+run_case "TorchScript models with unusable outputs or unprobeable layers" case_model_with_bad_outputs
 run_case "missing data directory with gamma > 0 (exit 2)" case_missing_data_dir
 run_case "output directory does not exist" case_output_directory_missing
 run_case "output is a directory" case_output_is_directory

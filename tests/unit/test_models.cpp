@@ -399,9 +399,33 @@ torch.jit.script(Skip()).save(out + "/skip.pt")
 torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, stride=2, padding=1), torch.nn.ReLU(),
                                      torch.nn.MaxPool2d(2), torch.nn.Flatten(),
                                      torch.nn.Linear(4 * 7 * 7, 10))).save(out + "/conv.pt")
+class Linear(torch.nn.Module):
+    def __init__(self, inputs, classes):
+        super().__init__()
+        self.fc = torch.nn.Linear(inputs, classes)
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+class Pair(Linear):
+    def forward(self, x):
+        y = self.fc(x.flatten(1))
+        return (y, y)
+class FirstRow(Linear):
+    def forward(self, x):
+        return self.fc(x.flatten(1))[:1]
+class Float64(Linear):
+    def forward(self, x):
+        return self.fc(x.flatten(1)).double()
+nan = Linear(784, 10)
+with torch.no_grad():
+    nan.fc.weight[3, 7] = float("nan")
+for name, module in [("tuple", Pair(784, 10)), ("first_row", FirstRow(784, 10)), ("float64", Float64(784, 10)),
+                     ("five_classes", Linear(784, 5)), ("wrong_input", Linear(100, 10)), ("nan", nan)]:
+    torch.jit.script(module).save(out + "/" + name + ".pt")
 )";
     for (const std::string python : {"/usr/bin/python3", "python3"}) {
-      const std::string command = python + " " + script + " " + dir_ + " >/dev/null 2>&1";
+      if (std::system((python + " -c 'import torch' >/dev/null 2>&1").c_str()) != 0) continue;
+      python_has_torch_ = true;
+      const std::string command = python + " " + script + " " + dir_ + " >" + dir_ + "/make_modules.log 2>&1";
       if (std::system(command.c_str()) == 0) {
         available_ = true;
         return;
@@ -410,15 +434,16 @@ torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, stride=2, padding=
   }
 
   void SetUp() override {
-    if (!available_) {
-      GTEST_SKIP() << "python3 with torch is not available to write TorchScript files";
-    }
+    // A broken fixture script must fail the tests, not skip them.
+    if (!available_ && python_has_torch_) FAIL() << "the module script failed: see " << dir_ << "/make_modules.log";
+    if (!available_) GTEST_SKIP() << "python3 with torch is not available to write TorchScript files";
   }
 
   static std::string file(const std::string& name) { return dir_ + "/" + name; }
 
   static inline std::string dir_;
   static inline bool available_ = false;
+  static inline bool python_has_torch_ = false;
 };
 
 TEST_F(TorchScriptTest, SequentialModuleCanBeProbed) {
@@ -468,9 +493,39 @@ TEST_F(TorchScriptTest, SkipConnectionCannotBeProbed) {
   Activations activations;
   EXPECT_TRUE(
       torch::equal(model->forward_with_probes(x, {"normalize"}, activations), model->forward(x)));
-  expect_error<Error>(
-      [&] { model->forward_with_probes(x, {"fc1"}, activations); },
-      file("skip.pt") + ": cannot probe layers: forward is not a sequence of its submodules");
+  // At zero input relu(fc1(0)) + 0 == relu(fc1(0)): a probe on zeros (as layer validation
+  // makes) must not let the chain of children pass for forward.
+  const std::string refused = file("skip.pt") + ": cannot probe its layers exactly: its submodules applied in order "
+                                                "give other outputs than forward on noise";
+  expect_error<Error>([&] { model->forward_with_probes(torch::zeros({1, 1, 28, 28}), {"fc1"}, activations); },
+                      refused);
+  expect_error<Error>([&] { model->check_probes_are_exact(); }, refused);
+}
+
+TEST_F(TorchScriptTest, ModelOutputsAreCheckedBeforeAnyWork) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"tuple", "the model fails on a batch of 3 noise images of [1, 28, 28]: "},
+      {"first_row", "the model returns a tensor of [1, 10] for a batch of 3 noise images of [1, 28, 28]; expected "
+                    "[3, 10]"},
+      {"float64", "the model returns Double scores; expected float32"},
+      {"five_classes", "the model returns a tensor of [3, 5] for a batch of 3 noise images of [1, 28, 28]; expected "
+                       "[3, 10] (one row of 10 class scores per image)"},
+      {"wrong_input", "the model fails on a batch of 3 noise images of [1, 28, 28]: "},
+      {"nan", "the model returns NaN or infinite scores for a batch of 3 noise images"},
+  };
+  for (const auto& [name, message] : cases) {
+    auto model = load_torchscript(file(name + ".pt"), mnist_spec("torchscript"));
+    try {
+      check_model_outputs(*model);
+      ADD_FAILURE() << name << ": accepted";
+    } catch (const Error& e) {
+      const std::string text = e.what();
+      EXPECT_NE(text.find(message), std::string::npos) << name << ": " << text;
+      EXPECT_EQ(text.find('\n'), std::string::npos) << name << ": more than one line: " << text;
+    }
+  }
+  check_model_outputs(*load_torchscript(file("sequential.pt"), mnist_spec("torchscript")));
+  for (const std::string architecture : {"logreg", "lenet"}) check_model_outputs(*make_zoo_model(mnist_spec(architecture)));
 }
 
 TEST_F(TorchScriptTest, ConvolutionGeometryComesFromTheScript) {

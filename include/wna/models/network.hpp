@@ -59,6 +59,11 @@ class Network {
   // The underlying module (parameters, train()/eval(), named submodules).
   virtual torch::nn::Module& module() = 0;
 
+  // Throws wna::Error unless forward_with_probes computes exactly what forward computes (true
+  // by construction for the zoo; checked once on noise for a TorchScript module, also by its
+  // first probed forward).
+  virtual void check_probes_are_exact() {}
+
   // The one check of a list of layer names given under config key `key`: throws UsageError
   // "<key>: '<name>' is not a layer of model '<architecture>' (valid: <layers><also_valid>)",
   // or, when `distinct`, "<key>: '<name>' is listed twice".
@@ -71,6 +76,15 @@ class Network {
 };
 
 int64_t count_parameters(Network& network);
+
+// Runs the model on a small batch of noise before any work and checks what comes back: one
+// float32 tensor of [batch, classes] (the spec's class count), every value finite. Throws
+// wna::Error with one line naming the cause (a wrong input shape, a tuple, float64 logits, a
+// class count that differs, NaN or inf from corrupted weights).
+void check_model_outputs(Network& network);
+
+// The first line of an exception's message, without LibTorch's backtrace or source excerpt.
+std::string first_line(const std::exception& error);
 
 // Softmax probabilities (n x K, float32, contiguous) of the model for `images` (n x pixels).
 torch::Tensor class_probabilities(Network& network, const float* images, int64_t n);

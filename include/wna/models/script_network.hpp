@@ -1,9 +1,12 @@
 // A user's TorchScript module as a Network: the input normalisation, then the module. Its
 // layers are the module's direct children, which can be probed when forward applies them in
-// order (checked on the first probed call).
+// order: check_probes_are_exact() requires the chain of children to give forward's output
+// bit for bit on noise (a skip connection or a functional step in forward fails it).
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,18 +31,19 @@ class ScriptNetwork : public Network {
   // A torch::nn::Module view sharing the script's parameters and buffers; train()/eval()
   // on it switch the script's mode too.
   torch::nn::Module& module() override { return *parameters_; }
+  void check_probes_are_exact() override;
 
  private:
   torch::Tensor forward_children(const torch::Tensor& normalized,
                                  const std::set<std::string>& probed, Activations& activations);
-  void check_children_form_forward(const torch::Tensor& normalized);
 
   torch::jit::Module script_;
   Normalize normalize_;
   std::shared_ptr<torch::nn::Module> parameters_;
   std::vector<LayerInfo> layers_;
   std::string source_;
-  bool children_checked_ = false;
+  std::atomic<bool> probes_checked_{false};
+  std::mutex check_mutex_;
 };
 
 }  // namespace wna
