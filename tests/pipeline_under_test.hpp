@@ -28,7 +28,7 @@ class PipelineUnderTest {
         maps_(context_, maps),
         pipeline_(network, settings, mixer, {&class_images_, &sta_, &stc_, &maps_}) {}
 
-  void run(const std::vector<Block>& blocks, PhaseTimer& timer) { pipeline_.run(blocks, timer); }
+  void run(const RankBlocks& blocks, PhaseTimer& timer) { pipeline_.run(blocks, timer); }
   std::vector<ExactBuffer*> buffers() const { return pipeline_.buffers(); }
   NoisePipeline& pipeline() { return pipeline_; }
 

@@ -140,6 +140,9 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
     if (std::filesystem::exists(s.checkpoint)) {
       p.resumed = load_for_key("run.checkpoint", s.checkpoint, [&] { return wna::load_checkpoint(s.checkpoint); });
       wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint);
+      std::vector<size_t> limb_counts;
+      for (const auto& analysis : p.analyses) limb_counts.push_back(analysis->sums().limb_count());
+      wna::check_run_state(s.checkpoint, *p.resumed, wna::BlockPlan(s.samples, s.block_size).blocks(), limb_counts);
     }
   }
   return prepared;
@@ -228,6 +231,15 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("estimate: {:.0f} images/s per thread with every analysis (timed on one forward batch) -> about "
              "{:.1f} s per rank\n",
              1.0 / per_image, forwards * per_image / (mpi.size() * s.threads));
+  // Memory: each worker thread and the rank hold the exact sums (two int64 limbs per sum), and
+  // each thread a noise and a stimulus buffer of one forward batch; nothing grows with samples.
+  double sum_bytes = 0;
+  for (const auto& analysis : p.analyses) sum_bytes += 8.0 * static_cast<double>(analysis->sums().limb_count());
+  const double batch_bytes = 2.0 * 4.0 * static_cast<double>(s.forward_batch * spec.channels * spec.height * spec.width);
+  fmt::print("memory: about {:.1f} MiB per rank beyond the model and LibTorch ({:.1f} MiB of exact sums x {} copies "
+             "+ {:.1f} MiB of batch buffers per thread)\n",
+             (sum_bytes * (s.threads + 1) + batch_bytes * s.threads) / 1048576.0, sum_bytes / 1048576.0, s.threads + 1,
+             batch_bytes / 1048576.0);
   for (const auto& analysis : p.analyses)
     if (analysis->has_own_pass())
       fmt::print("plan: {}, {:.3g} forward passes -> about {:.1f} s per rank\n", analysis->own_pass_plan(),

@@ -130,6 +130,31 @@ void check_fingerprint(const std::string& path, const std::string& expected, con
   throw UsageError(fmt::format("checkpoint {} belongs to another run; use another run.checkpoint path", path));
 }
 
+void check_run_state(const std::string& path, const RunState& state, int64_t blocks,
+                     const std::vector<size_t>& limb_counts) {
+  const auto fail = [&](const std::string& what) {
+    throw UsageError(fmt::format("checkpoint {}: {}; it was not written by this run (delete it to start afresh)", path,
+                                 what));
+  };
+  const auto& done = state.completed_blocks;
+  for (size_t i = 0; i < done.size(); ++i) {
+    if (done[i] < 0 || done[i] >= blocks)
+      fail(fmt::format("completed block {} is outside the run's {} blocks", done[i], blocks));
+    if (i > 0 && done[i] <= done[i - 1])
+      fail(fmt::format("completed block {} is {} after block {}", done[i], done[i] == done[i - 1] ? "repeated" : "listed",
+                       done[i - 1]));
+  }
+  if (state.limbs.size() != limb_counts.size())
+    fail(fmt::format("it holds {} accumulators, this run has {}", state.limbs.size(), limb_counts.size()));
+  for (size_t b = 0; b < limb_counts.size(); ++b) {
+    if (state.limbs[b].size() != limb_counts[b])
+      fail(fmt::format("accumulator {} has {} limbs, this run's has {}", b, state.limbs[b].size(), limb_counts[b]));
+    for (size_t i = 0; i < state.limbs[b].size(); i += 2)
+      if (state.limbs[b][i] < 0 || state.limbs[b][i] >= (int64_t{1} << 32))
+        fail(fmt::format("accumulator {} sum {} is not normalised", b, i / 2));
+  }
+}
+
 RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const std::vector<int64_t>& my_completed,
                           const std::vector<ExactBuffer*>& buffers, size_t piece) {
   int rank = 0, ranks = 1;
@@ -155,6 +180,11 @@ RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const s
                            MPI_SUM, 0, comm),
                 "reduction of accumulators for a checkpoint");
     });
+    for (size_t i = 0; i < sum.size(); i += 2) {  // the ranks' low limbs add up beyond 2^32
+      const int64_t carry = sum[i] >> 32;
+      sum[i] -= carry * (int64_t{1} << 32);
+      sum[i + 1] += carry;
+    }
     state.limbs.push_back(std::move(sum));
   }
   return state;

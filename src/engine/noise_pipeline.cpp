@@ -27,14 +27,29 @@ std::string chunk_name(const Chunk& chunk, double gamma) {
   return fmt::format("samples {} to {} at gamma {}", chunk.first_sample, chunk.first_sample + chunk.count - 1, gamma);
 }
 
-std::vector<Chunk> chunks_of(const std::vector<Block>& blocks, int64_t forward_batch) {
-  std::vector<Chunk> chunks;
-  for (const Block& block : blocks)
-    for (int64_t offset = 0; offset < block.count; offset += forward_batch)
-      chunks.push_back({block.index, block.first_sample + static_cast<uint64_t>(offset),
-                        std::min(forward_batch, block.count - offset)});
-  return chunks;
-}
+// The forward chunks of `blocks`, numbered 0 .. count() - 1 and computed on demand. Every
+// block has block_size samples (a multiple of forward_batch) except possibly the plan's last,
+// which comes last in any rank's list.
+class Chunks {
+ public:
+  Chunks(const RankBlocks& blocks, int64_t block_size, int64_t forward_batch)
+      : blocks_(blocks), per_block_(block_size / forward_batch), forward_batch_(forward_batch) {
+    if (!blocks_.empty()) {
+      const Block last = blocks_[blocks_.size() - 1];
+      count_ = (blocks_.size() - 1) * per_block_ + (last.count + forward_batch - 1) / forward_batch;
+    }
+  }
+  int64_t count() const { return count_; }
+  Chunk operator[](int64_t j) const {
+    const Block block = blocks_[j / per_block_];
+    const int64_t offset = (j % per_block_) * forward_batch_;
+    return {block.index, block.first_sample + static_cast<uint64_t>(offset), std::min(forward_batch_, block.count - offset)};
+  }
+
+ private:
+  const RankBlocks& blocks_;
+  int64_t per_block_, forward_batch_, count_ = 0;
+};
 
 }  // namespace
 
@@ -48,10 +63,10 @@ std::vector<ExactBuffer*> NoisePipeline::buffers() const {
   return buffers;
 }
 
-void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
+void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
                         const std::function<void(double)>& on_progress) {
-  const std::vector<Chunk> chunks = chunks_of(blocks, settings_.forward_batch);
-  const int workers = std::max(1, std::min<int>(settings_.threads, static_cast<int>(chunks.size())));
+  const Chunks chunks(blocks, settings_.block_size, settings_.forward_batch);
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(settings_.threads, chunks.count())));
   set_torch_threads(1);  // parallelism is across chunks, never inside one forward pass
   network_.module().eval();
   const ModelSpec& spec = network_.spec();
@@ -67,7 +82,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
   std::atomic<size_t> chunks_done{0};
   std::mutex merge_mutex;
   std::vector<PhaseTimer> timers(static_cast<size_t>(workers));
-  run_workers(workers, 0, static_cast<int64_t>(chunks.size()), [&](int worker, TaskQueue& queue) {
+  run_workers(workers, 0, chunks.count(), [&](int worker, TaskQueue& queue) {
     torch::InferenceMode inference;
     PhaseTimer& my_timer = timers[static_cast<size_t>(worker)];
     std::vector<std::unique_ptr<NoiseWorker>> analysis_workers;
@@ -76,7 +91,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
     std::vector<float> noise(buffer_size), stimuli(buffer_size);
     Activations activations;
     for (int64_t index = 0; queue.next(index);) {
-      const Chunk& chunk = chunks[static_cast<size_t>(index)];
+      const Chunk chunk = chunks[index];
       {
         PhaseTimer::Scope scope(my_timer, Phase::Noise);
         generate_noise(settings_.noise, chunk.first_sample, chunk.count, pixels, noise.data());
@@ -122,7 +137,7 @@ void NoisePipeline::run(const std::vector<Block>& blocks, PhaseTimer& timer,
       for (auto& analysis_worker : analysis_workers)
         if (analysis_worker) analysis_worker->end_chunk();
       const size_t done = ++chunks_done;
-      if (worker == 0 && on_progress) on_progress(static_cast<double>(done) / static_cast<double>(chunks.size()));
+      if (worker == 0 && on_progress) on_progress(static_cast<double>(done) / static_cast<double>(chunks.count()));
     }
     PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
     std::lock_guard<std::mutex> lock(merge_mutex);

@@ -10,32 +10,19 @@
 
 namespace wna {
 
-std::vector<Block> remaining_blocks_of_rank(const BlockPlan& plan, const std::optional<RunState>& resumed, int rank,
-                                            int ranks) {
-  std::vector<Block> mine;
-  int64_t position = 0;  // among the blocks still to do
-  for (int64_t index = 0; index < plan.blocks(); ++index) {
-    if (resumed && std::binary_search(resumed->completed_blocks.begin(), resumed->completed_blocks.end(), index))
-      continue;
-    if (position++ % ranks == rank) mine.push_back(plan.block(index));
-  }
-  return mine;
+RankBlocks remaining_blocks_of_rank(const BlockPlan& plan, const std::optional<RunState>& resumed, int rank,
+                                    int ranks) {
+  return RankBlocks(plan, rank, ranks, resumed ? resumed->completed_blocks : std::vector<int64_t>{});
 }
 
-bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const std::vector<Block>& my_blocks,
+bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const RankBlocks& my_blocks,
                    const std::optional<RunState>& resumed, const std::string& fingerprint, MPI_Comm comm,
                    PhaseTimer& timer, const std::function<void(double)>& on_progress) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const auto buffers = pipeline.buffers();
-  if (resumed && rank == 0) {
-    if (resumed->limbs.size() != buffers.size())
-      throw Error(fmt::format("checkpoint {}: {} accumulators, this run has {}", settings.checkpoint,
-                              resumed->limbs.size(), buffers.size()));
+  if (resumed && rank == 0) {  // checked against this run by check_run_state
     for (size_t b = 0; b < buffers.size(); ++b) {
-      if (resumed->limbs[b].size() != buffers[b]->limb_count())
-        throw Error(fmt::format("checkpoint {}: accumulator {} has {} limbs, this run {}", settings.checkpoint, b,
-                                resumed->limbs[b].size(), buffers[b]->limb_count()));
       std::transform(resumed->limbs[b].begin(), resumed->limbs[b].end(), buffers[b]->limbs(), buffers[b]->limbs(),
                      [](int64_t stored, int64_t own) { return stored + own; });
     }
@@ -48,15 +35,15 @@ bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const s
   // Every rank runs the same number of rounds (some with no blocks left), so that the
   // collective checkpoint after each round matches up.
   catch_stop_signals();
-  int64_t most_blocks = static_cast<int64_t>(my_blocks.size());
+  int64_t most_blocks = my_blocks.size();
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, &most_blocks, 1, MPI_INT64_T, MPI_MAX, comm), "agreeing on the rounds");
   const int64_t per_round = settings.checkpoint_blocks;
   const int64_t rounds = std::max<int64_t>(1, (most_blocks + per_round - 1) / per_round);
   std::vector<int64_t> completed;
   for (int64_t round = 0; round < rounds; ++round) {
-    const auto first = std::min<int64_t>(round * per_round, static_cast<int64_t>(my_blocks.size()));
-    const auto last = std::min<int64_t>(first + per_round, static_cast<int64_t>(my_blocks.size()));
-    const std::vector<Block> slice(my_blocks.begin() + first, my_blocks.begin() + last);
+    const auto first = std::min<int64_t>(round * per_round, my_blocks.size());
+    const auto last = std::min<int64_t>(first + per_round, my_blocks.size());
+    const RankBlocks slice = my_blocks.slice(first, last);
     if (!slice.empty())
       pipeline.run(slice, timer, [&](double fraction) {
         if (on_progress)

@@ -254,6 +254,13 @@ case_dry_run() {
   [[ "$(grep -c '^dry run: nothing computed' "$CAPTURE/dry2.out")" == 1 ]] || fail "--dry-run on 2 ranks: plan not printed once"
   grep -q 'over 2 ranks' "$CAPTURE/dry2.out" || fail "--dry-run on 2 ranks: the plan does not say 2 ranks"
   [[ "$before" == "$(scratch_snapshot)" ]] || fail "--dry-run on 2 ranks changed files"
+  # The largest budget the schema allows is planned lazily: 2e12 blocks, in well under a
+  # second and a few MB (the block list was once built in memory: 6 GB, then killed).
+  /usr/bin/time -f '%M' -o "$CAPTURE/dry_big.kib" timeout 60 "$WNA_MPI" "$BASE" --dry-run --set run.samples=1e15 \
+    >"$CAPTURE/dry_big.out" 2>"$CAPTURE/dry_big.err" || fail "--dry-run with 1e15 samples: $(cat "$CAPTURE/dry_big.err")"
+  grep -q '^plan: 2000000000000 blocks of 500 samples' "$CAPTURE/dry_big.out" || fail "--dry-run 1e15: no block plan"
+  grep -q '^memory: about [0-9.]* MiB per rank' "$CAPTURE/dry_big.out" || fail "--dry-run 1e15: no memory estimate"
+  (($(tail -1 "$CAPTURE/dry_big.kib") < 1024 * 1024)) || fail "--dry-run 1e15 used $(tail -1 "$CAPTURE/dry_big.kib") KiB"
 }
 
 case_print_template() {

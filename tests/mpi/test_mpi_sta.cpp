@@ -74,7 +74,7 @@ wna::StaLayout layout(wna::Network& network) {
 }
 
 // The pipeline's STA sums over `blocks`.
-wna::StaAccumulator run(wna::Network& network, const wna::StaLayout& sta, const std::vector<wna::Block>& blocks) {
+wna::StaAccumulator run(wna::Network& network, const wna::StaLayout& sta, const wna::RankBlocks& blocks) {
   const auto s = settings();
   const wna::StimulusMixer mixer{torch::Tensor()};
   wna::test::PipelineUnderTest pipeline(network, s, mixer, sta);

@@ -154,7 +154,84 @@ TEST(Checkpoint, RemainingBlocksAreDealtOverAnyRankCountExactlyOnce) {
       for (const Block& block : remaining_blocks_of_rank(plan, state, rank, ranks)) seen.insert(block.index);
     EXPECT_EQ(seen, (std::multiset<int64_t>{1, 2, 5, 6, 7, 8, 9})) << ranks << " ranks";
   }
-  EXPECT_EQ(remaining_blocks_of_rank(plan, std::nullopt, 0, 1).size(), 11u);
+  EXPECT_EQ(remaining_blocks_of_rank(plan, std::nullopt, 0, 1).size(), 11);
+}
+
+TEST(Checkpoint, RemainingBlocksAreTheListedOnesInOrderAndSlicesAgree) {
+  // The lazy share against a plain listing: every rank count, completed sets at the start,
+  // middle and end, including the short last block.
+  const BlockPlan plan(10500, 1000);
+  for (const std::vector<int64_t>& completed : std::vector<std::vector<int64_t>>{{}, {0, 1, 2}, {5}, {9, 10}, {0, 10}}) {
+    std::vector<int64_t> remaining;
+    for (int64_t b = 0; b < plan.blocks(); ++b)
+      if (!std::binary_search(completed.begin(), completed.end(), b)) remaining.push_back(b);
+    RunState state;
+    state.completed_blocks = completed;
+    for (int ranks : {1, 2, 3, 4}) {
+      for (int rank = 0; rank < ranks; ++rank) {
+        const RankBlocks mine = remaining_blocks_of_rank(plan, state, rank, ranks);
+        std::vector<int64_t> expected;
+        for (size_t p = static_cast<size_t>(rank); p < remaining.size(); p += static_cast<size_t>(ranks))
+          expected.push_back(remaining[p]);
+        ASSERT_EQ(mine.size(), static_cast<int64_t>(expected.size()));
+        for (int64_t i = 0; i < mine.size(); ++i) {
+          EXPECT_EQ(mine[i].index, expected[static_cast<size_t>(i)]);
+          EXPECT_EQ(mine[i].count, plan.block(expected[static_cast<size_t>(i)]).count);
+        }
+        if (mine.size() >= 2) {
+          const RankBlocks tail = mine.slice(1, mine.size());
+          EXPECT_EQ(tail.size(), mine.size() - 1);
+          EXPECT_EQ(tail[0].index, mine[1].index);
+        }
+      }
+    }
+  }
+}
+
+TEST(Checkpoint, ASharesSizeAndBlocksCostNothingForTheLargestBudget) {
+  const BlockPlan plan(1000000000000000, 500);  // 1e15 samples: 2e12 blocks
+  RunState state;
+  state.completed_blocks = {0, 1, 7};
+  const RankBlocks mine = remaining_blocks_of_rank(plan, state, 2, 3);
+  EXPECT_EQ(mine.size(), (plan.blocks() - 3 - 2 + 2) / 3);
+  EXPECT_EQ(mine[0].index, 4);  // remaining: 2 3 4 5 6 8 ...; rank 2 takes positions 2, 5, ...
+  EXPECT_EQ(mine[1].index, 8);
+  // Rank 2's last position is 2 + 3 (size - 1) = 1999999999994, past the 3 completed blocks.
+  const Block last = mine[mine.size() - 1];
+  EXPECT_EQ(last.index, 1999999999997);
+  EXPECT_EQ(last.first_sample, 1999999999997ULL * 500);
+  EXPECT_EQ(last.count, 500);
+}
+
+TEST(Checkpoint, DecodedStateIsCheckedAgainstTheRun) {
+  RunState good;
+  good.completed_blocks = {0, 2, 5};
+  good.limbs = {{3, -7, 0, 1}, {}};
+  const std::vector<size_t> limbs{4, 0};
+  check_run_state("c", good, 6, limbs);
+  const auto refused = [&](RunState state, int64_t blocks, const std::string& fragment) {
+    expect_message<UsageError>([&] { check_run_state("c", state, blocks, limbs); }, "checkpoint c: " + fragment);
+  };
+  RunState state = good;
+  state.completed_blocks = {0, 2, 6};
+  refused(state, 6, "completed block 6 is outside the run's 6 blocks");
+  state.completed_blocks = {-1, 2};
+  refused(state, 6, "completed block -1 is outside");
+  state.completed_blocks = {0, 2, 2};
+  refused(state, 6, "completed block 2 is repeated after block 2");
+  state.completed_blocks = {0, 5, 2};
+  refused(state, 6, "completed block 2 is listed after block 5");
+  state = good;
+  state.limbs.pop_back();
+  refused(state, 6, "it holds 1 accumulators, this run has 2");
+  state = good;
+  state.limbs[0].push_back(0);
+  refused(state, 6, "accumulator 0 has 5 limbs, this run's has 4");
+  state = good;
+  state.limbs[0][2] = int64_t{1} << 32;
+  refused(state, 6, "accumulator 0 sum 1 is not normalised");
+  state.limbs[0][2] = -1;
+  refused(state, 6, "accumulator 0 sum 1 is not normalised");
 }
 
 }  // namespace

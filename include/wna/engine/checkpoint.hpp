@@ -45,6 +45,12 @@ uint64_t checkpoint_digest(const RunState& state);
 // checkpoint's fingerprint) is not `expected`.
 void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored);
 
+// Throws UsageError naming `path` unless the decoded `state` fits this run, whatever its
+// checksum says: completed blocks strictly increasing within [0, blocks), one sum vector per
+// accumulator with `limb_counts[i]` limbs, every low limb normalised to [0, 2^32).
+void check_run_state(const std::string& path, const RunState& state, int64_t blocks,
+                     const std::vector<size_t>& limb_counts);
+
 // Collective. The run state summed over ranks: every rank's completed blocks and the limb-wise
 // sums of `buffers` (the same list, in the same order, on every rank), reduced in pieces of at
 // most `piece` limbs. Complete on rank 0 only.

@@ -29,7 +29,7 @@ class NoisePipeline {
 
   // Runs `blocks` on settings.threads workers. `on_progress(fraction)` is called from one
   // worker now and then (for progress lines). Phase times are per-worker averages.
-  void run(const std::vector<Block>& blocks, PhaseTimer& timer,
+  void run(const RankBlocks& blocks, PhaseTimer& timer,
            const std::function<void(double)>& on_progress = {});
 
   // Every analysis's exact sums, in registry order (for checkpoints; empty for analyses that

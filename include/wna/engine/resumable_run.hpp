@@ -21,14 +21,14 @@ namespace wna {
 
 // The blocks of `plan` this rank computes: those not in `resumed`'s completed blocks, dealt
 // round-robin over the ranks.
-std::vector<Block> remaining_blocks_of_rank(const BlockPlan& plan, const std::optional<RunState>& resumed, int rank,
-                                            int ranks);
+RankBlocks remaining_blocks_of_rank(const BlockPlan& plan, const std::optional<RunState>& resumed, int rank,
+                                    int ranks);
 
 // Collective. Runs `pipeline` over `my_blocks`; with settings.checkpoint set, in rounds with a
 // checkpoint after each (fingerprint: run_fingerprint(settings)). `resumed`: the checkpoint's
 // state, whose sums rank 0 adds first. `on_progress(fraction of this rank's blocks)`. Returns
 // false when a stop signal ended the run after a checkpoint, true when every block is done.
-bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const std::vector<Block>& my_blocks,
+bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const RankBlocks& my_blocks,
                    const std::optional<RunState>& resumed, const std::string& fingerprint, MPI_Comm comm,
                    PhaseTimer& timer, const std::function<void(double)>& on_progress);
 
