@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,7 @@
 #include "wna/core/mpi_session.hpp"
 #include "wna/core/output_file.hpp"
 #include "wna/core/runtime.hpp"
+#include "wna/core/signals.hpp"
 #include "wna/data/datasets.hpp"
 #include "wna/engine/block_plan.hpp"
 #include "wna/engine/checkpoint.hpp"
@@ -55,7 +57,7 @@ struct Prepared {
   std::shared_ptr<wna::Network> network;
   std::unique_ptr<wna::RunContext> context;                // what the analyses see
   std::vector<std::unique_ptr<wna::Analysis>> analyses;   // registry order
-  std::string fingerprint;                                 // run.checkpoint set: run_fingerprint
+  std::string fingerprint;                                 // run_fingerprint: results keys, model, test images
   std::optional<wna::RunState> resumed;                    // the checkpoint found at run.checkpoint, if any
 
   std::vector<wna::Analysis*> analysis_list() const {
@@ -135,8 +137,8 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   p.analyses = wna::make_analyses(*p.context);
   if (std::any_of(p.analyses.begin(), p.analyses.end(), [](const auto& a) { return !a->probed_layers().empty(); }))
     load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(); });
+  p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
   if (!s.checkpoint.empty()) {
-    p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
     if (std::filesystem::exists(s.checkpoint)) {
       p.resumed = load_for_key("run.checkpoint", s.checkpoint, [&] { return wna::load_checkpoint(s.checkpoint); });
       wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint);
@@ -148,10 +150,35 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   return prepared;
 }
 
-// Collective steps once every rank has prepared: run.threads = 0 resolved per node, and the
+// The first line where `mine` differs from `reference`, quoted with rank 0's version.
+std::string first_difference(const std::string& reference, const std::string& mine) {
+  std::istringstream theirs(reference), ours(mine);
+  std::string their_line, our_line;
+  while (true) {
+    const bool more_theirs = static_cast<bool>(std::getline(theirs, their_line));
+    const bool more_ours = static_cast<bool>(std::getline(ours, our_line));
+    if (!more_theirs && !more_ours) return "the same job";
+    if (!more_theirs) their_line = "(nothing)";
+    if (!more_ours) our_line = "(nothing)";
+    if (their_line != our_line) return fmt::format("'{}' where rank 0 has '{}'", our_line, their_line);
+  }
+}
+
+// Collective steps once every rank has prepared: the ranks agreeing that they run one job
+// (resolved config, model bytes, test images), run.threads = 0 resolved per node, and the
 // ranks agreeing on the checkpoint they resume from.
 void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
   auto& s = p.settings;
+  const std::string job = p.config.to_ini() + p.fingerprint;
+  const std::string root_job = wna::broadcast_text(mpi.comm(), job);
+  int differing = root_job == job ? mpi.size() : mpi.rank();
+  MPI_Allreduce(MPI_IN_PLACE, &differing, 1, MPI_INT, MPI_MIN, mpi.comm());
+  if (differing < mpi.size()) {
+    const std::string difference =
+        wna::broadcast_text(mpi.comm(), mpi.rank() == differing ? first_difference(root_job, job) : "", differing);
+    throw wna::UsageError(fmt::format("the ranks were not started with the same job: rank {} has {}; give every rank "
+                                      "the same config, --set options, model file and data", differing, difference));
+  }
   if (s.threads == 0) {
     int node_ranks = 1;
     MPI_Comm node;
@@ -306,6 +333,12 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
       fmt::print("wna_mpi: resuming from checkpoint {}: {} of {} blocks done\n", s.checkpoint,
                  p.resumed->completed_blocks.size(), plan.blocks());
   }
+  // Rates count only this run's samples: those of a resumed checkpoint were computed before.
+  int64_t resumed_samples = 0;
+  if (p.resumed)
+    for (const int64_t index : p.resumed->completed_blocks) resumed_samples += plan.block(index).count;
+  const double todo = static_cast<double>(s.samples - resumed_samples);
+  const double gammas = static_cast<double>(s.gammas.size());
   double last_fraction = 0;
   const bool finished = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, mpi.comm(), timer,
                                            [&](double fraction) {
@@ -315,9 +348,9 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     last_report = now;
     last_fraction = fraction;
     const double elapsed = std::chrono::duration<double>(now - started).count();
-    const double images = fraction * static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size()));
-    fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {:.0f} images/s, ETA {:.0f} s\n",
-               fraction * static_cast<double>(s.samples), s.samples, 100 * fraction, images / elapsed,
+    const double done = static_cast<double>(resumed_samples) + fraction * todo;
+    fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {:.0f} images/s, ETA {:.0f} s\n", done, s.samples,
+               100 * done / static_cast<double>(s.samples), fraction * todo * gammas / elapsed,
                elapsed / fraction - elapsed);
     std::fflush(stdout);
   });
@@ -374,6 +407,7 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     archive.set_attribute("/", "samples", s.samples);
     archive.set_attribute("/", "block_size", s.block_size);
     archive.set_attribute("/", "ranks", static_cast<int64_t>(mpi.size()));
+    archive.set_attribute("/", "resumed_samples", resumed_samples);  // computed by an earlier, checkpointed run
     archive.set_attribute("/", "model_test_accuracy", spec.test_accuracy);
     archive.commit();
     if (!s.checkpoint.empty() && root) std::remove(s.checkpoint.c_str());  // the archive supersedes it
@@ -385,15 +419,16 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
   MPI_Allreduce(MPI_IN_PLACE, &peak_kib, 1, MPI_LONG, MPI_MAX, mpi.comm());
   if (root) {
     const double total = std::chrono::duration<double>(Clock::now() - started).count();
-    fmt::print("summary: {} images in {:.2f} s = {:.0f} noise images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
-               s.samples * static_cast<int64_t>(s.gammas.size()), total,
-               static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds, mpi.size(),
-               static_cast<double>(s.samples * static_cast<int64_t>(s.gammas.size())) / compute_seconds / mpi.size(),
+    fmt::print("summary: {:.0f} images in {:.2f} s = {:.0f} noise images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
+               todo * gammas, total, todo * gammas / compute_seconds, mpi.size(), todo * gammas / compute_seconds / mpi.size(),
                s.output, summary);
     if (own_pass_seconds > 0)
       fmt::print("own passes of the analyses (e.g. microstimulation): {:.2f} s on rank 0 (of the total above)\n",
                  own_pass_seconds);
     fmt::print("peak memory: {:.1f} MiB (largest rank)\n", static_cast<double>(peak_kib) / 1024.0);
+    if (wna::stop_signal() != 0)
+      fmt::print("wna_mpi: signal {} arrived after the last round of the noise pass; the run finished instead of "
+                 "stopping (only the noise pass is checkpointed)\n", wna::stop_signal());
   }
   return wna::kExitOk;
 }

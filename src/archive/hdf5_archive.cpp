@@ -18,6 +18,7 @@
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
 #include "wna/core/output_file.hpp"
+#include "wna/core/signals.hpp"
 
 namespace wna {
 namespace {
@@ -79,6 +80,7 @@ class Hdf5Archive final : public ArchiveWriter {
     outcome = broadcast_text(comm_, outcome);
     if (!created) throw Error(outcome);
     temp_path_ = outcome;
+    if (rank_ != 0) remove_on_signal(temp_path_);  // rank 0's AtomicFile registered it
 
     Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
     check(H5Pset_fapl_mpio(access.get(), comm_, MPI_INFO_NULL), "H5Pset_fapl_mpio");
@@ -97,15 +99,18 @@ class Hdf5Archive final : public ArchiveWriter {
     // Unwinding from an error that may have hit this rank only: closing is collective and
     // could wait forever for the others. Without an error in flight, close collectively;
     // rank 0's AtomicFile then removes the temporary file.
-    if (std::uncaught_exceptions() > 0)
+    if (std::uncaught_exceptions() > 0) {
       abandon();
-    else
+    } else {
       file_.reset();
+      keep_on_signal(temp_path_);
+    }
   }
 
   void abandon() override {
     file_.release();
     ::unlink(temp_path_.c_str());  // from every rank: rank 0 may be killed before it cleans up
+    keep_on_signal(temp_path_);
   }
 
   const std::string& path() const override { return final_path_; }
@@ -164,6 +169,7 @@ class Hdf5Archive final : public ArchiveWriter {
     }
     failure = broadcast_text(comm_, failure);
     committed_ = true;
+    keep_on_signal(temp_path_);
     if (!failure.empty()) throw Error(failure);
   }
 

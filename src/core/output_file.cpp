@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "wna/core/error.hpp"
+#include "wna/core/signals.hpp"
 
 namespace wna {
 namespace {
@@ -98,11 +99,13 @@ AtomicFile::AtomicFile(std::string target, bool overwrite) : target_(std::move(t
   descriptor_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (descriptor_ < 0)
     throw Error(fmt::format("{}: cannot create the temporary file {}: {}", target_, temporary_, std::strerror(errno)));
+  remove_on_signal(temporary_);
 }
 
 AtomicFile::~AtomicFile() {
   if (descriptor_ >= 0) ::close(descriptor_);
   if (!committed_) ::unlink(temporary_.c_str());
+  keep_on_signal(temporary_);
 }
 
 void AtomicFile::write(const void* data, size_t size) {
@@ -131,6 +134,7 @@ void AtomicFile::commit() {
   if (::renameat2(AT_FDCWD, temporary_.c_str(), AT_FDCWD, target_.c_str(), overwrite_ ? 0 : RENAME_NOREPLACE) != 0)
     throw Error(fmt::format("{}: cannot rename {} onto it: {}", target_, temporary_, std::strerror(errno)));
   committed_ = true;
+  keep_on_signal(temporary_);
   sync_path(fs::absolute(target_).parent_path().string());  // the rename itself
 }
 

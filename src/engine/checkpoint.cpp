@@ -3,7 +3,6 @@
 #include "wna/engine/checkpoint.hpp"
 
 #include <algorithm>
-#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -31,10 +30,6 @@ namespace wna {
 namespace {
 
 const std::string kMagic = "wna checkpoint 1";
-
-volatile std::sig_atomic_t g_stop_signal = 0;
-
-extern "C" void record_stop_signal(int signal) { g_stop_signal = signal; }
 
 uint64_t fnv1a(const char* data, size_t size) {
   uint64_t hash = 14695981039346656037ULL;
@@ -188,18 +183,6 @@ RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const s
     state.limbs.push_back(std::move(sum));
   }
   return state;
-}
-
-void catch_stop_signals() {
-  std::signal(SIGTERM, record_stop_signal);
-  std::signal(SIGUSR1, record_stop_signal);
-}
-
-int stop_signal() { return g_stop_signal; }
-
-void release_stop_signals() {
-  std::signal(SIGTERM, SIG_DFL);
-  std::signal(SIGUSR1, SIG_DFL);
 }
 
 }  // namespace wna

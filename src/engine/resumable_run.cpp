@@ -7,6 +7,7 @@
 
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
+#include "wna/core/signals.hpp"
 
 namespace wna {
 
@@ -72,13 +73,9 @@ bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const R
     if (!saved) throw Error(rank == 0 ? failure : "checkpoint failed on rank 0");
     int stop = stop_signal();
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm), "agreeing on a stop");
-    if (stop != 0 && round + 1 < rounds) {
-      release_stop_signals();
-      return false;
-    }
+    if (stop != 0 && round + 1 < rounds) return false;
   }
-  release_stop_signals();  // what follows (microstimulation, the archive) is not checkpointed
-  return true;
+  return true;  // stop signals stay caught: what follows finishes (core/signals.hpp)
 }
 
 }  // namespace wna

@@ -223,6 +223,15 @@ case_mpi_out_of_range() {
     -- "$MPIEXEC" -n 2 --oversubscribe "$WNA_MPI" "$BASE" --set gamma.values=0,1.5
 }
 
+case_mpi_ranks_disagree() {
+  # MPMD with another seed, or other gamma values, on rank 1: refused before any work (before,
+  # the archive mixed both, labelled with rank 0's seed).
+  expect_usage_error "rank 1 has 'seed = 2' where rank 0 has 'seed = 1'" "same config" \
+    -- "$MPIEXEC" -n 1 "$WNA_MPI" "$BASE" --set run.seed=1 : -n 1 "$WNA_MPI" "$BASE" --set run.seed=2
+  expect_usage_error "rank 2 has 'values = 0,0.5'" \
+    -- "$MPIEXEC" --oversubscribe -n 2 "$WNA_MPI" "$BASE" : -n 1 "$WNA_MPI" "$BASE" --set gamma.values=0,0.5
+}
+
 case_mpi_existing_output() {
   head -c 4096 /dev/urandom >"$OUTPUT"
   local checksum
@@ -308,6 +317,7 @@ run_case "output under /proc: fails before the work" case_output_cannot_be_creat
 run_case "2 ranks: unknown key, one line" case_mpi_unknown_key
 run_case "2 ranks: out of range, one line" case_mpi_out_of_range
 run_case "2 ranks: existing output, one line" case_mpi_existing_output
+run_case "MPMD ranks with another seed or gamma list" case_mpi_ranks_disagree
 run_case "--dry-run" case_dry_run
 run_case "--print-template is a valid config" case_print_template
 finish

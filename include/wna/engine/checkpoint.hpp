@@ -57,12 +57,4 @@ void check_run_state(const std::string& path, const RunState& state, int64_t blo
 RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const std::vector<int64_t>& my_completed,
                           const std::vector<ExactBuffer*>& buffers, size_t piece = kMpiPiece);
 
-// SIGTERM and SIGUSR1 (Slurm's warning signal) from now on only record that the run should
-// stop; stop_signal() returns the last one received (0: none). The run checks it between
-// rounds of blocks, writes a checkpoint and exits with kExitCheckpointed.
-void catch_stop_signals();
-int stop_signal();
-// Restores the default actions of SIGTERM and SIGUSR1 (once no checkpoint can follow).
-void release_stop_signals();
-
 }  // namespace wna
