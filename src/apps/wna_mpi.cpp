@@ -6,6 +6,7 @@
 // noise -> forward -> each analysis accumulates -> analyses' own passes -> exact reductions ->
 // each analysis finalises and writes (collective) -> summary. No analysis is named here.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include "wna/core/mpi_session.hpp"
 #include "wna/core/output_file.hpp"
 #include "wna/core/runtime.hpp"
+#include "wna/core/sha256.hpp"
 #include "wna/core/signals.hpp"
 #include "wna/data/datasets.hpp"
 #include "wna/engine/block_plan.hpp"
@@ -58,6 +60,8 @@ struct Prepared {
   std::unique_ptr<wna::RunContext> context;                // what the analyses see
   std::vector<std::unique_ptr<wna::Analysis>> analyses;   // registry order
   std::string fingerprint;                                 // run_fingerprint: results keys, model, test images
+  std::string model_sha256;                                // of model.file, recorded in the archive
+  std::string data_sha256;                                 // "<sha256>  <file>" lines of the test images read
   std::optional<wna::RunState> resumed;                    // the checkpoint found at run.checkpoint, if any
 
   std::vector<wna::Analysis*> analysis_list() const {
@@ -95,6 +99,13 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   p.config = wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides);
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
+  // The model file is code for LibTorch: its hash is known (and checked against a pin) before
+  // anything reads it.
+  p.model_sha256 = load_for_key("model.file", s.model_file, [&] { return wna::sha256_of_file(s.model_file); });
+  if (!s.model_sha256.empty() && !std::equal(s.model_sha256.begin(), s.model_sha256.end(), p.model_sha256.begin(),
+                                             [](char a, char b) { return std::tolower(a) == b; }))
+    throw wna::UsageError(fmt::format("model.sha256 = '{}': model.file '{}' has SHA-256 {}; it was not loaded",
+                                      s.model_sha256, s.model_file, p.model_sha256));
   if (s.model_format == "wna") {
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_model(s.model_file); });
   } else {
@@ -125,7 +136,10 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
                                         s.data_dir, spec.dataset));
     signals = test.images;
     signal_labels = test.labels;
-    for (const auto& file : test.files) file_roles.emplace_back("data file", file);
+    for (const auto& file : test.files) {
+      file_roles.emplace_back("data file", file);
+      p.data_sha256 += fmt::format("{}  {}\n", wna::sha256_of_file(file), file);
+    }
   }
   wna::check_distinct_files(file_roles);
   auto network = p.network;
@@ -400,7 +414,8 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
         {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)}, {"reducer", reducer->name()},
-        {"model_file", s.model_file}, {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
+        {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
+        {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
         {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601(mpi.comm())}};
     for (const auto& [name, value] : text_attributes) archive.set_attribute("/", name, value);
     archive.set_attribute("/", "seed", static_cast<int64_t>(s.seed));

@@ -16,6 +16,7 @@
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
 #include "wna/core/output_file.hpp"
+#include "wna/core/sha256.hpp"
 
 namespace boost::serialization {
 
@@ -51,9 +52,7 @@ std::string run_fingerprint(const Config& config, const torch::Tensor& signals) 
     if (key.effect == Effect::Results) {
       text += key.name() + " = " + config.canonical(key.name()) + "\n";
     } else if (key.effect == Effect::FileContent) {
-      const std::string bytes = read_file(config.text(key.name()));
-      text += fmt::format("{} (size, FNV-1a hash) = {} bytes, {:016x}\n", key.name(), bytes.size(),
-                          fnv1a(bytes.data(), bytes.size()));
+      text += fmt::format("{} (SHA-256) = {}\n", key.name(), sha256_of_file(config.text(key.name())));
     }
   }
   if (signals.defined()) {

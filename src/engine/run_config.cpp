@@ -62,6 +62,11 @@ const KeyTable<RunSettings>& engine_keys() {
            .help = "model file written by wna_train, or a TorchScript module", .must_exist = true,
            .effect = Effect::FileContent},
           [](S& s) -> std::string& { return s.model_file; });
+    t.add({.section = "model", .key = "sha256", .type = KeyType::Text, .default_value = "",
+           .help = "SHA-256 the model file must have (64 hex digits, as sha256sum prints them), checked before "
+                   "the file is read; empty: not checked (docs/security.md)",
+           .effect = Effect::None},
+          [](S& s) -> std::string& { return s.model_sha256; });
     t.add({.section = "model", .key = "format", .type = KeyType::Text, .default_value = "wna",
            .help = "model file format", .choices = {"wna", "torchscript"}},
           [](S& s) -> std::string& { return s.model_format; });
@@ -124,6 +129,10 @@ RunSettings run_settings(const Config& config) {
                                  "chunks are aligned to sample indices so results do not depend on the block size)",
                                  s.block_size, s.forward_batch));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
+  if (!s.model_sha256.empty() &&
+      (s.model_sha256.size() != 64 || s.model_sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+    throw UsageError(fmt::format("model.sha256 = '{}': expected 64 hex digits, as sha256sum prints them",
+                                 s.model_sha256));
   check_output_path("run.output", s.output, s.overwrite, "set run.overwrite = true");
   // An existing checkpoint is the run's own, resumed and then replaced.
   if (!s.checkpoint.empty()) check_output_path("run.checkpoint", s.checkpoint, true, "");

@@ -15,6 +15,7 @@
 
 #include "wna/core/error.hpp"
 #include "wna/core/output_file.hpp"
+#include "wna/models/model_file_check.hpp"
 #include "wna/models/script_network.hpp"
 #include "wna/models/zoo.hpp"
 #include "wna/version.hpp"
@@ -188,6 +189,7 @@ void save_model(Network& network, const std::string& path, bool overwrite) {
 
 std::shared_ptr<Network> load_model(const std::string& path) {
   if (!fs::exists(path)) throw Error(path + ": no such model file");
+  check_wna_model_file(path);  // before LibTorch, which would run code in the file
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);

@@ -32,6 +32,7 @@ struct RunSettings {
   int64_t checkpoint_blocks;    // blocks per rank between checkpoints
   // [model]
   std::string model_file;
+  std::string model_sha256;     // "" or the 64 hex digits the model file must hash to
   std::string model_format;     // "wna" or "torchscript"
   std::string torchscript_dataset;
   // [data]

@@ -1,0 +1,13 @@
+// SHA-256 of files (OpenSSL's libcrypto): what the archive records of the model and data
+// files, what model.sha256 pins, and how the checkpoint fingerprint names file contents.
+#pragma once
+
+#include <string>
+
+namespace wna {
+
+// The SHA-256 of the file at `path` as 64 lowercase hex digits, as sha256sum prints it.
+// Throws wna::Error naming the file when it cannot be read.
+std::string sha256_of_file(const std::string& path);
+
+}  // namespace wna
