@@ -53,8 +53,14 @@ wna::ImageSet load_split(const std::string& dataset, const std::string& split, c
 
 int train_main(const wna::Config& config, const std::string& config_path) {
   const std::string output = config.text("train.output");
+  const wna::TrainOptions options = wna::training_options(config);  // checks the cross-key rules first
   const int threads = static_cast<int>(config.integer("train.threads"));
-  wna::set_torch_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+  // More LibTorch threads than cores only make them wait for each other (1024 on 2 cores ran
+  // 60 times slower): at most one per core.
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (threads > cores)
+    fmt::print("wna_train: train.threads = {} but this machine has {} cores: using {}\n", threads, cores, cores);
+  wna::set_torch_threads(threads > 0 ? std::min(threads, cores) : cores);
 
   const std::string dataset = config.text("train.dataset");
   const std::string data_dir = config.text("train.data_dir");
@@ -89,7 +95,7 @@ int train_main(const wna::Config& config, const std::string& config_path) {
              spec.architecture, dataset, split.train.size(), split.validation.size(), test.size(),
              at::get_num_threads());
   fmt::print("count_parameters: {}\n", wna::count_parameters(*network));
-  const auto report = wna::train(*network, split.train, split.validation, wna::training_options(config),
+  const auto report = wna::train(*network, split.train, split.validation, options,
                                  [](const wna::EpochRecord& r) {
                                    fmt::print("epoch {:3d}  lr {:.2e}  train loss {:.4f} acc {:.4f}  "
                                               "valid loss {:.4f} acc {:.4f}  {:.1f} s\n",

@@ -67,7 +67,8 @@ std::string closest_key(const ConfigSchema& schema, const std::string& name) {
 }
 
 std::optional<double> parse_real(const std::string& text) {
-  if (text.empty()) return std::nullopt;
+  // Decimal only: strtod would also read hexadecimal ("0x10" = 16), "inf" and "nan".
+  if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string::npos) return std::nullopt;
   char* end = nullptr;
   errno = 0;
   const double value = std::strtod(text.c_str(), &end);
@@ -106,8 +107,22 @@ std::string range_text(const KeySpec& spec) {
   return "";
 }
 
+// True when `text` is valid UTF-8 (archives store the config as UTF-8 text).
+bool is_utf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    i += length;
+  }
+  return true;
+}
+
 // Returns "" when `value` is valid for `spec`, else the reason.
 std::string check_value(const KeySpec& spec, const std::string& value) {
+  if (!is_utf8(value)) return "not valid UTF-8 text";
   auto in_range = [&](double x) {
     return (!spec.min || x >= *spec.min) && (!spec.max || x <= *spec.max);
   };
@@ -116,6 +131,11 @@ std::string check_value(const KeySpec& spec, const std::string& value) {
   switch (spec.type) {
     case KeyType::Integer: {
       const auto x = parse_integer(value);
+      if (!x) {
+        const auto real = parse_real(value);
+        if (real && *real == std::floor(*real))
+          return "exponent notation is exact only up to 2^53 = 9007199254740992; write this integer in digits";
+      }
       return x && in_range(static_cast<double>(*x)) ? "" : expected;
     }
     case KeyType::Real: {

@@ -91,6 +91,9 @@ ScriptNetwork::ScriptNetwork(torch::jit::Module script, ModelSpec spec, std::str
       source_(std::move(source)) {
   layers_.push_back(LayerInfo{"normalize", "normalize"});
   for (const auto& child : script_.named_children()) {
+    if (child.name.find('/') != std::string::npos)
+      throw Error(source_ + ": submodule '" + child.name + "' has a '/' in its name, which cannot name an archive "
+                  "group; rename it before exporting the module");
     if (child.name == "normalize") {
       throw Error(source_ +
                   ": a submodule is named 'normalize', which wna reserves for the "

@@ -1,6 +1,9 @@
 // The configuration keys of wna_train and their defaults (the original README's `train`).
 #include "wna/train/train_config.hpp"
 
+#include <fmt/format.h>
+
+#include "wna/core/error.hpp"
 #include "wna/models/zoo.hpp"
 
 namespace wna {
@@ -48,6 +51,9 @@ TrainOptions training_options(const Config& config) {
   options.patience = config.integer("train.patience");
   options.lr_max = config.real("train.lr_max");
   options.lr_min = config.real("train.lr_min");
+  if (options.lr_min > options.lr_max)
+    throw UsageError(fmt::format("train.lr_min = {} is above train.lr_max = {}: the cosine schedule anneals from "
+                                 "lr_max down to lr_min", options.lr_min, options.lr_max));
   options.weight_decay = config.real("train.weight_decay");
   options.batch_size = config.integer("train.batch_size");
   options.seed = static_cast<uint64_t>(config.integer("train.seed"));

@@ -68,6 +68,11 @@ case_output_that_is_no_file() {
   expect_usage_error "train.output = ''" "expected a file path" -- "$WNA_TRAIN" "$CONFIG" --set "train.output="
 }
 
+case_learning_rates_reversed() {
+  expect_usage_error "train.lr_min = 0.1 is above train.lr_max = 0.01" \
+    -- "$WNA_TRAIN" "$CONFIG" --set train.lr_min=0.1 --set train.lr_max=0.01
+}
+
 case_successful_run() {
   "$WNA_TRAIN" "$CONFIG" >"$CAPTURE/train.out" 2>"$CAPTURE/train.err" ||
     fail "wna_train failed: $(cat "$CAPTURE/train.out" "$CAPTURE/train.err")"
@@ -107,6 +112,7 @@ run_case "missing train.output" case_missing_output_key
 run_case "missing data directory says run scripts/fetch_data.sh (exit 2)" case_missing_data_dir
 run_case "existing output without --overwrite" case_existing_output
 run_case "output that is no file: device, directory, config, data, empty" case_output_that_is_no_file
+run_case "lr_min above lr_max" case_learning_rates_reversed
 run_case "successful short run" case_successful_run
 run_case "--overwrite replaces an existing file" case_overwrite
 finish

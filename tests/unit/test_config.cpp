@@ -146,6 +146,28 @@ TEST(ConfigSchema, IntegersBeyondDoublePrecisionAreExactOrRejected) {
   }
 }
 
+TEST(ConfigSchema, NumbersAreDecimalOnly) {
+  // strtod reads "0x10" as 16, "inf" and "nan": a config must not.
+  for (const std::string text : {"0x10", "0X1p4", "inf", "nan", "1e3x"})
+    expect_usage_error([&] { resolve_config(small_schema(), "", {"beta.name=n", "alpha.count=" + text}); },
+                       {"alpha.count", "'" + text + "'", "expected integer"});
+  EXPECT_EQ(resolve_config(small_schema(), "", {"beta.name=n", "alpha.count=+7"}).integer("alpha.count"), 7);
+}
+
+TEST(ConfigSchema, ExponentIntegersBeyondTwoToThe53SayWhy) {
+  expect_usage_error([] { resolve_config(run_schema(), "", {"run.seed=1e16"}); },
+                     {"run.seed = '1e16'", "exponent notation is exact only up to 2^53", "write this integer in digits"});
+  EXPECT_EQ(resolve_config(run_schema(), "", {"run.seed=10000000000000000"}).integer("run.seed"), 10000000000000000);
+}
+
+TEST(ConfigSchema, TextMustBeUtf8) {
+  const auto dir = test::scratch_dir("config_utf8");
+  const std::string path = write_file(dir / "latin1.ini", "[beta]\nname = caf\xe9\n");
+  expect_usage_error([&] { resolve_config(small_schema(), path, {}); }, {"latin1.ini:2", "beta.name", "not valid UTF-8"});
+  EXPECT_EQ(resolve_config(small_schema(), write_file(dir / "utf8.ini", "[beta]\nname = caf\xc3\xa9\n"), {})
+                .text("beta.name"), "caf\xc3\xa9");
+}
+
 TEST(ConfigSchema, TextOutsideItsChoicesIsRejectedWithTheChoices) {
   expect_usage_error([] { resolve_config(small_schema(), "", {"beta.name=n", "alpha.colour=pink"}); },
                      {"alpha.colour", "'pink'", "one of red, green, blue"});
