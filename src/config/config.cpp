@@ -255,8 +255,8 @@ Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
   };
 
   for (const auto& [name, entry] : state.entries) {
-    const bool known = std::any_of(schema.begin(), schema.end(),
-                                   [&](const KeySpec& s) { return s.name() == name; });
+    const std::string& key = name;  // a lambda cannot capture a structured binding in C++17
+    const bool known = std::any_of(schema.begin(), schema.end(), [&](const KeySpec& s) { return s.name() == key; });
     if (!known) {
       const std::string suggestion = closest_key(schema, name);
       throw UsageError(fmt::format("{}: unknown key {}{}", where(entry), name,

@@ -47,8 +47,11 @@ void check_wna_model_bytes(const std::string& name, const void* data, size_t siz
   zip_t* opened = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
   if (!opened) {
     zip_source_free(source);
-    refuse("not a LibTorch archive: " + std::string(zip_error_strerror(&error)));
+    const std::string reason = zip_error_strerror(&error);
+    zip_error_fini(&error);  // zip_error_strerror allocated the text (a leak the fuzzer found)
+    refuse("not a LibTorch archive: " + reason);
   }
+  zip_error_fini(&error);
   const std::unique_ptr<zip_t, decltype(&zip_discard)> zip(opened, zip_discard);
   const zip_int64_t entries = zip_get_num_entries(zip.get(), 0);
   if (entries <= 0) refuse("an empty archive");
