@@ -128,6 +128,22 @@ PYTHON
   rm -rf "$SCRATCH/bad_models"
 }
 
+case_model_sha256_pin() {
+  local actual
+  actual="$(sha256sum "$TINY_MODEL" | cut -d' ' -f1)"
+  local other="${actual:1}0"
+  expect_usage_error "model.sha256 = '$other'" "has SHA-256 $actual" "it was not loaded" \
+    -- "$WNA_MPI" "$BASE" --set "model.sha256=$other"
+  expect_usage_error "model.sha256 = 'abc'" "expected 64 hex digits" -- "$WNA_MPI" "$BASE" --set model.sha256=abc
+  # The right pin (in capitals, too) runs, and the archive records the hash.
+  "$WNA_MPI" "$BASE" --set "model.sha256=${actual^^}" >"$CAPTURE/pinned.log" 2>&1 ||
+    fail "the right pin was refused: $(cat "$CAPTURE/pinned.log")"
+  "$PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); v = f.attrs['model_sha256']; \
+print(v.decode() if isinstance(v, bytes) else v)" "$OUTPUT" >"$CAPTURE/recorded.txt"
+  [[ "$(cat "$CAPTURE/recorded.txt")" == "$actual" ]] || fail "model_sha256 in the archive: $(cat "$CAPTURE/recorded.txt")"
+  rm -f "$OUTPUT"
+}
+
 case_missing_data_dir() {
   # gamma > 0 needs the test images of the model's dataset.
   expect_usage_error "$SCRATCH/no_data" "scripts/fetch_data.sh" \
@@ -303,6 +319,7 @@ run_case "missing config file" case_missing_config
 run_case "missing model file" case_missing_model
 run_case "model file that is not a model (exit 2)" case_model_not_a_model
 run_case "TorchScript models with unusable outputs or unprobeable layers" case_model_with_bad_outputs
+run_case "model.sha256 pin" case_model_sha256_pin
 run_case "missing data directory with gamma > 0 (exit 2)" case_missing_data_dir
 run_case "output directory does not exist" case_output_directory_missing
 run_case "output is a directory" case_output_is_directory
