@@ -113,7 +113,7 @@ def main():
                 verdict = "does not compile"
             else:
                 shown += 1
-                tested = run(["ctest", "--test-dir", str(build), "-j", str(args.jobs), "--timeout", "600",
+                tested = run(["ctest", "--test-dir", str(build), "-j", str(args.jobs), "--timeout", "120",
                               "-R", tests], 3600)
                 failed = [line.split(" - ")[1].split(" (")[0] for line in tested.stdout.splitlines()
                           if line.strip() and " - " in line and "(Failed" in line or "(Timeout" in line]
