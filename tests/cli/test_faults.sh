@@ -4,7 +4,9 @@
 # checkpoint is written (a small tmpfs, when the tests run as root and may mount one) fails
 # the run with one line naming the file, exit 1, and leaves no temporary file and the old
 # archive intact; SIGTERM during microstimulation of a checkpointed run lets it finish (exit
-# 0), without a checkpoint it ends the run at once with no temporary archive left.
+# 0), without a checkpoint it ends the run at once with no temporary archive left; SIGTERM at
+# a sweep of moments across a whole run (noise pass, reduction, archive write, rename) leaves
+# either the old archive or a complete new one, and never a temporary file.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 train_tiny_model
@@ -107,8 +109,36 @@ case_sigterm_during_microstimulation() {
   ! compgen -G "$SCRATCH/micro2.h5*" >/dev/null || fail "left behind: $(ls "$SCRATCH"/micro2.h5*)"
 }
 
+case_sigterm_at_any_moment() {
+  local target="$SCRATCH/sweep.h5" old complete=0 stopped=0
+  echo "an archive from before" >"$target"
+  old="$(sha256sum <"$target")"
+  for delay in 0.05 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.2 1.4 1.6 1.8 2.0 2.5 3.0; do
+    local code=0
+    "$WNA_MPI" "$CONFIG" --set "run.output=$target" --set run.overwrite=true --set run.samples=20000 \
+      --set sta.layers=all --set activations.layers=fc >"$CAPTURE/sweep.log" 2>&1 &
+    local run=$!
+    sleep "$delay"
+    kill -TERM "$run" 2>/dev/null || true
+    wait "$run" || code=$?
+    ! compgen -G "$target.partial-*" >/dev/null || fail "SIGTERM after $delay s left $(ls "$target".partial-*)"
+    if [[ "$(sha256sum <"$target")" == "$old" ]]; then
+      ((code == 143)) || fail "SIGTERM after $delay s: old archive kept but exit $code: $(cat "$CAPTURE/sweep.log")"
+      stopped=$((stopped + 1))
+    else
+      "$PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); assert f.attrs['samples'] == 20000; \
+assert '/sta/fc/sta' in f" "$target" 2>"$CAPTURE/sweep_check.log" ||
+        fail "SIGTERM after $delay s (exit $code) left an incomplete archive: $(cat "$CAPTURE/sweep_check.log")"
+      complete=$((complete + 1))
+      echo "an archive from before" >"$target"
+    fi
+  done
+  echo "SIGTERM sweep: $stopped runs stopped with the old archive kept, $complete finished with a complete archive"
+}
+
 run_case "kill -9 of one of 2 ranks" case_kill_one_rank
 run_case "disk full while the archive is written (2 ranks)" case_disk_full_archive
 run_case "disk full while a checkpoint is written" case_disk_full_checkpoint
 run_case "SIGTERM during microstimulation, with and without a checkpoint" case_sigterm_during_microstimulation
+run_case "SIGTERM at any moment of a run" case_sigterm_at_any_moment
 finish
