@@ -67,6 +67,20 @@ class NoiseWorker {
   virtual ExactBuffer& sums() = 0;
 };
 
+// The worker of an analysis whose accumulator takes each batch's stimuli and probed
+// activations (STA, STC): `Accumulator(layout)`, `add(stimuli, activations)`, `buffer()`.
+template <typename Accumulator>
+class ProbedStimuliWorker : public NoiseWorker {
+ public:
+  template <typename Layout>
+  explicit ProbedStimuliWorker(const Layout& layout) : accumulator_(layout) {}
+  void add(const NoiseBatch& batch) override { accumulator_.add(batch.stimuli, *batch.activations); }
+  ExactBuffer& sums() override { return accumulator_.buffer(); }
+
+ private:
+  Accumulator accumulator_;
+};
+
 // Results one analysis publishes for those after it in the registry (e.g. the classification
 // images, which activation maps feed back into the model).
 using SharedResults = std::map<std::string, torch::Tensor>;

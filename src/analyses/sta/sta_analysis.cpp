@@ -29,23 +29,14 @@ const KeyTable<StaSettings>& sta_keys() {
   return keys;
 }
 
-class StaWorker : public NoiseWorker {
- public:
-  explicit StaWorker(const StaLayout& layout) : accumulator_(layout) {}
-  void add(const NoiseBatch& batch) override { accumulator_.add(batch.stimuli, *batch.activations); }
-  ExactBuffer& sums() override { return accumulator_.buffer(); }
-
- private:
-  StaAccumulator accumulator_;
-};
-
-
 }  // namespace
 
 StaAnalysis::StaAnalysis(const RunContext& context, StaLayout layout)
     : context_(context), totals_(std::move(layout)) {}
 
-std::unique_ptr<NoiseWorker> StaAnalysis::make_worker() const { return std::make_unique<StaWorker>(totals_.layout()); }
+std::unique_ptr<NoiseWorker> StaAnalysis::make_worker() const {
+  return std::make_unique<ProbedStimuliWorker<StaAccumulator>>(totals_.layout());
+}
 
 void StaAnalysis::reduce(Reducer& reducer, const Ranks& ranks) { reduce_sta_to_owners(reducer, totals_, ranks.size); }
 

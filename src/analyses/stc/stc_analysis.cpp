@@ -48,23 +48,14 @@ void check_shuffles(const StcSettings& stc, const RunSettings& s) {
                                  "shifts activations within a forward chunk)", stc.shuffles, s.forward_batch));
 }
 
-class StcWorker : public NoiseWorker {
- public:
-  explicit StcWorker(const StcLayout& layout) : accumulator_(layout) {}
-  void add(const NoiseBatch& batch) override { accumulator_.add(batch.stimuli, *batch.activations); }
-  ExactBuffer& sums() override { return accumulator_.buffer(); }
-
- private:
-  StcAccumulator accumulator_;
-};
-
-
 }  // namespace
 
 StcAnalysis::StcAnalysis(const RunContext& context, StcLayout layout, int64_t components)
     : context_(context), totals_(std::move(layout)), components_(components) {}
 
-std::unique_ptr<NoiseWorker> StcAnalysis::make_worker() const { return std::make_unique<StcWorker>(totals_.layout()); }
+std::unique_ptr<NoiseWorker> StcAnalysis::make_worker() const {
+  return std::make_unique<ProbedStimuliWorker<StcAccumulator>>(totals_.layout());
+}
 
 void StcAnalysis::reduce(Reducer& reducer, const Ranks& ranks) { reduce_stc_to_owners(reducer, totals_, ranks.size); }
 
