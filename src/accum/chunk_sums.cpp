@@ -9,7 +9,7 @@
 
 namespace wna {
 
-const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name) {
+const torch::Tensor& checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name) {
   constexpr double kLimit = 2147483648.0;
   const auto [low, high] = torch::aminmax(sums);  // NaN if any sum is NaN
   const double smallest = low.item<double>(), largest = high.item<double>();
@@ -17,7 +17,7 @@ const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& la
     throw Error(fmt::format("layer '{}': a forward chunk's sums reach {} (beyond 2^31 in magnitude or not "
                             "finite), outside the exact accumulator's range; lower run.forward_batch",
                             layer_name, std::abs(smallest) > std::abs(largest) ? smallest : largest));
-  return sums.data_ptr<float>();
+  return sums;
 }
 
 }  // namespace wna

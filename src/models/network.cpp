@@ -75,4 +75,8 @@ torch::Tensor class_probabilities(Network& network, const float* images, int64_t
   return torch::softmax(network.forward(input), 1).contiguous();
 }
 
+torch::Tensor predicted_classes(const torch::Tensor& probabilities) {
+  return probabilities.argmax(1);  // the first maximum where several are equal
+}
+
 }  // namespace wna

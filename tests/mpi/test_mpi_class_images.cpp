@@ -70,7 +70,7 @@ TEST(MpiClassImages, ReducedAccumulatorsEqualOneProcessComputingEveryBlock) {
       << "reduction over " << ranks() << " ranks differs from a single process";
   // Every sample was counted exactly once.
   double total = 0;
-  for (int64_t c = 0; c < 3; ++c) total += reduced.value(mine.class_images().count_index(0, c));
+  for (int64_t c = 0; c < 3; ++c) total += reduced.value(mine.class_images().fields().counts.at({0, c}));
   EXPECT_EQ(total, static_cast<double>(s.samples));
 }
 

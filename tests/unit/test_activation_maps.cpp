@@ -80,20 +80,37 @@ TEST(ActivationMaps, PerClassSumsAndCountsMatchABruteForceLoop) {
     probabilities = torch::softmax(network->forward_with_probes(stimuli, {"relu", "fc"}, activations), 1).contiguous();
   }
   ActivationMapAccumulator maps(layout);
-  maps.add(probabilities.data_ptr<float>(), n, activations);
+  maps.add(probabilities, activations);
 
   const auto predicted = probabilities.argmax(1);
   for (int64_t c = 0; c < 3; ++c) {
     const auto members = predicted.eq(c);
-    EXPECT_EQ(maps.buffer().value(ActivationMapLayout::count_index(c)), members.sum().item<double>()) << "class " << c;
+    EXPECT_EQ(maps.buffer().value(layout.counts().at({c})), members.sum().item<double>()) << "class " << c;
     for (const auto& layer : layout.layers()) {
       const auto expected = activations.at(layer.name).to(torch::kFloat64).reshape({n, -1}).index({members}).sum(0);
       for (int64_t f = 0; f < layer.features; ++f)
-        EXPECT_NEAR(maps.buffer().value(ActivationMapLayout::sum_index(layer, c) + static_cast<size_t>(f)),
+        EXPECT_NEAR(maps.buffer().value(layer.sums.at({c}) + static_cast<size_t>(f)),
                     expected[f].item<double>(), 1e-4)
             << layer.name << " class " << c << " feature " << f;
     }
   }
+}
+
+TEST(ActivationMaps, TensorOperationsGiveTheLimbsOfTheLoops) {
+  auto network = small_network();
+  const auto layout = resolve_activation_maps(*network, {"conv", "relu", "fc"});
+  torch::manual_seed(3);
+  const auto stimuli = torch::rand({30, 1, 8, 8}) * 4 - 2;
+  Activations activations;
+  torch::Tensor probabilities;
+  {
+    torch::NoGradGuard no_grad;
+    probabilities = torch::softmax(network->forward_with_probes(stimuli, {"conv", "relu", "fc"}, activations), 1);
+  }
+  ActivationMapAccumulator loops(layout), tensor_ops(layout);
+  tensor_ops.buffer().set_kernels(ExactKernels::tensor_ops);
+  for (ActivationMapAccumulator* maps : {&loops, &tensor_ops}) maps->add(probabilities, activations);
+  EXPECT_EQ(limbs(tensor_ops.buffer()), limbs(loops.buffer()));
 }
 
 TEST(ActivationMaps, CountsAreTheClassificationImageCountsAndRanksAndThreadsDoNotMatter) {
@@ -103,8 +120,8 @@ TEST(ActivationMaps, CountsAreTheClassificationImageCountsAndRanksAndThreadsDoNo
   const auto single = run_rank(*network, s, layout);
   const auto& class_images = single->class_images();
   for (int64_t c = 0; c < 3; ++c)
-    EXPECT_EQ(single->activation_maps().buffer().value(ActivationMapLayout::count_index(c)),
-              class_images.buffer().value(class_images.count_index(0, c)))
+    EXPECT_EQ(single->activation_maps().buffer().value(layout.counts().at({c})),
+              class_images.buffer().value(class_images.fields().counts.at({0, c})))
         << "class " << c;
   ActivationMapAccumulator merged(layout);
   for (int rank = 0; rank < 3; ++rank)
@@ -120,7 +137,7 @@ TEST(ActivationMaps, LayoutTakesEachLayersOutputShape) {
   ASSERT_EQ(layout.layers().size(), 2u);
   EXPECT_EQ(layout.layers()[0].shape, (std::vector<int64_t>{5}));
   EXPECT_EQ(layout.layers()[1].shape, (std::vector<int64_t>{2, 6, 6}));
-  EXPECT_EQ(layout.layers()[1].offset, 3u + 3u * 5u);
+  EXPECT_EQ(layout.layers()[1].sums.offset, 3u + 3u * 5u);
   EXPECT_EQ(layout.sums(), 3u + 3u * 5u + 3u * 72u);
   EXPECT_TRUE(resolve_activation_maps(*network, {}).empty());
 }

@@ -32,10 +32,10 @@ TEST(ChunkSums, ValuesOnEitherThresholdOrBeyondAreRefused) {
 
 TEST(ChunkSums, ValuesJustInsideBothThresholdsPass) {
   const auto sums = torch::tensor({kLargestInside, -kLargestInside, 0.0f});
-  const float* values = checked_chunk_sums(sums, "fc1");
-  EXPECT_EQ(values[0], kLargestInside);
-  EXPECT_EQ(values[1], -kLargestInside);
-  EXPECT_EQ(values, sums.data_ptr<float>());
+  const torch::Tensor& checked = checked_chunk_sums(sums, "fc1");
+  EXPECT_TRUE(checked.is_same(sums));
+  EXPECT_EQ(checked[0].item<float>(), kLargestInside);
+  EXPECT_EQ(checked[1].item<float>(), -kLargestInside);
 }
 
 }  // namespace

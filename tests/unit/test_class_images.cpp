@@ -111,6 +111,76 @@ std::vector<int64_t> limbs(const ExactBuffer& buffer) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The accumulator
+
+TEST(PredictedClasses, TheFirstOfEqualMaximaWins) {
+  const auto probabilities = torch::tensor({0.4f, 0.4f, 0.2f, 0.2f, 0.4f, 0.4f, 0.1f, 0.1f, 0.8f}).reshape({3, 3});
+  const auto predicted = predicted_classes(probabilities);
+  EXPECT_EQ(predicted[0].item<int64_t>(), 0);
+  EXPECT_EQ(predicted[1].item<int64_t>(), 1);
+  EXPECT_EQ(predicted[2].item<int64_t>(), 2);
+}
+
+// Every field of one chunk against a loop over the samples, and the tensor operations (the
+// kernels of other devices, here on the CPU) against the CPU's loops, limb for limb.
+TEST(ClassImageAccumulator, FieldsMatchALoopOverSamplesAndTensorOperationsGiveTheSameLimbs) {
+  const ClassImageShape shape{.gammas = 2, .classes = 3, .pixels = 4, .stages = 2};
+  const int64_t n = 60, gamma = 1, block = 2;  // block 2: stage 1, even parity
+  torch::manual_seed(21);
+  const auto stimuli = torch::rand({n, 1, 2, 2});
+  auto probabilities = torch::softmax(torch::randn({n, 3}) * 2, 1);
+  probabilities[0] = torch::tensor({0.4f, 0.4f, 0.2f});  // a tie: the first class
+  ClassImageAccumulator loops(shape, 0.5), tensor_ops(shape, 0.5);
+  tensor_ops.buffer().set_kernels(ExactKernels::tensor_ops);
+  for (ClassImageAccumulator* accumulator : {&loops, &tensor_ops}) accumulator->add(gamma, block, stimuli, probabilities);
+  EXPECT_EQ(limbs(tensor_ops.buffer()), limbs(loops.buffer()));
+
+  const ClassImageFields& f = loops.fields();
+  const ExactBuffer& sums = loops.buffer();
+  const auto x = stimuli.reshape({n, 4}).to(torch::kFloat64);
+  const auto p = probabilities.to(torch::kFloat64);
+  for (int64_t c = 0; c < 3; ++c) {
+    double count = 0, weight = 0, floor_count = 0;
+    auto sum = torch::zeros({4}, torch::kFloat64), squares = sum.clone(), weighted = sum.clone(), floor = sum.clone();
+    auto softmax = torch::zeros({3}, torch::kFloat64);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t predicted = 0;
+      for (int64_t k = 1; k < 3; ++k)
+        if (probabilities[i][k].item<float>() > probabilities[i][predicted].item<float>()) predicted = k;
+      if (predicted != c) continue;
+      const double confidence = p[i][c].item<double>();
+      count += 1;
+      weight += confidence;
+      sum += x[i];
+      squares += x[i].square();
+      weighted += confidence * x[i];
+      softmax += p[i];
+      if (confidence > 0.5) {
+        floor_count += 1;
+        floor += x[i];
+      }
+    }
+    const std::string where = "class " + std::to_string(c);
+    EXPECT_EQ(sums.value(f.counts.at({gamma, c})), count) << where;
+    EXPECT_EQ(sums.value(f.stage_counts.at({1, gamma, c})), count) << where;
+    EXPECT_EQ(sums.value(f.stage_counts.at({0, gamma, c})), 0.0) << where;
+    EXPECT_EQ(sums.value(f.counts.at({0, c})), 0.0) << where << ": another gamma";
+    EXPECT_EQ(sums.value(f.floor_counts.at({gamma, c})), floor_count) << where;
+    EXPECT_NEAR(sums.value(f.weights.at({gamma, c})), weight, 1e-8) << where;
+    for (int64_t k = 0; k < 3; ++k)
+      EXPECT_NEAR(sums.value(f.probability_sums.at({gamma, c, k})), softmax[k].item<double>(), 1e-8) << where;
+    for (int64_t j = 0; j < 4; ++j) {
+      EXPECT_NEAR(sums.value(f.stage_sums.at({1, gamma, c, j})), sum[j].item<double>(), 1e-8) << where;
+      EXPECT_NEAR(sums.value(f.parity_sums.at({0, gamma, c, j})), sum[j].item<double>(), 1e-8) << where;
+      EXPECT_EQ(sums.value(f.parity_sums.at({1, gamma, c, j})), 0.0) << where;
+      EXPECT_NEAR(sums.value(f.sum_squares.at({gamma, c, j})), squares[j].item<double>(), 1e-8) << where;
+      EXPECT_NEAR(sums.value(f.weighted_sums.at({gamma, c, j})), weighted[j].item<double>(), 1e-8) << where;
+      EXPECT_NEAR(sums.value(f.floor_sums.at({gamma, c, j})), floor[j].item<double>(), 1e-8) << where;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Convergence stages and the block plan
 
 TEST(ClassImageStages, StageOfBlockIsFloorLog2OfBlockPlusOne) {
@@ -345,15 +415,16 @@ TEST_F(ClassImageInvariance, ConvergenceEndsAtOneAndStageSamplesCountTheirBlocks
 TEST(ClassImageStatistics, SumIsTheExactTotalWhateverTheStageSplit) {
   auto network = linear_model(torch::zeros({1, 1}), torch::zeros({1}), /*side=*/1);
   const float big = std::ldexp(1.0f, 30), tiny = std::ldexp(1.0f, -30), one = 1.0f;
-  const float stage0[] = {big, tiny}, stage1[] = {-big, tiny}, probabilities[] = {one, one};
+  const auto stage0 = torch::tensor({big, tiny}).reshape({2, 1}), stage1 = torch::tensor({-big, tiny}).reshape({2, 1});
+  const auto probabilities = torch::tensor({one, one}).reshape({2, 1});
   ClassImageShape shape{.gammas = 1, .classes = 1, .pixels = 1, .stages = 2};
   ClassImageAccumulator two_stages(shape, 0.3);
-  two_stages.add(0, 0, stage0, probabilities, 2);
-  two_stages.add(0, 1, stage1, probabilities, 2);
+  two_stages.add(0, 0, stage0, probabilities);
+  two_stages.add(0, 1, stage1, probabilities);
   shape.stages = 1;
   ClassImageAccumulator one_stage(shape, 0.3);
-  one_stage.add(0, 0, stage0, probabilities, 2);
-  one_stage.add(0, 0, stage1, probabilities, 2);
+  one_stage.add(0, 0, stage0, probabilities);
+  one_stage.add(0, 0, stage1, probabilities);
   for (auto* accumulator : {&two_stages, &one_stage}) accumulator->buffer().normalize();
 
   const NoiseSettings noise;

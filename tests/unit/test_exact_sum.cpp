@@ -1,8 +1,9 @@
 // Unit tests of ExactBuffer, the fixed-point exact sums every accumulator is built on: the
 // limbs do not depend on the order of additions or on how they are split among buffers,
 // value() matches a high-precision sum within the fixed-point quantisation, normalize()
-// canonicalises without changing values, the row helpers equal element-wise additions, and
-// sums far beyond 2^32 additions neither overflow nor lose precision.
+// canonicalises without changing values, the row helpers equal element-wise additions, sums
+// far beyond 2^32 additions neither overflow nor lose precision, and the tensor operations
+// (the kernels of other devices) give the limbs of the CPU's loops.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,9 @@
 #include <random>
 #include <stdexcept>
 #include <vector>
+
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "wna/accum/exact_sum.hpp"
 
@@ -202,6 +206,87 @@ TEST(ExactSum, AddRowRoundsHalfwayValuesToEvenLikeAdd) {
   EXPECT_EQ(limbs(squares), limbs(squared_values));
   EXPECT_EQ(by_row.value(40), 0.0);  // 2^-33 rounds to 0 (even), not to one step
   EXPECT_EQ(by_row.value(41), std::ldexp(2.0, -32));  // 3 x 2^-33 rounds to 2 steps
+}
+
+// Values that exercise the rounding: halfway cases k * 2^-33 (k odd), tiny and large values
+// of both signs, zeros, and ordinary floats.
+torch::Tensor rounding_sensitive_values(int64_t rows, int64_t columns, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto values = torch::randn({rows, columns});
+  auto flat = values.view({-1});
+  for (int64_t i = 0; i < flat.numel(); i += 5) flat[i] = static_cast<float>(std::ldexp(2.0 * (i % 97) - 95.0, -33));
+  for (int64_t i = 1; i < flat.numel(); i += 11) flat[i] = (i % 2 == 0 ? 1.0f : -1.0f) * 1.5e9f;
+  for (int64_t i = 2; i < flat.numel(); i += 13) flat[i] = 0.0f;
+  for (int64_t i = 3; i < flat.numel(); i += 7) flat[i] *= 1e-7f;
+  return values;
+}
+
+TEST(ExactSum, TensorOperationsGiveTheLimbsOfTheLoops) {
+  const int64_t n = 37, m = 29, sums = 400;
+  const auto rows = rounding_sensitive_values(n, m, 11);
+  auto weights = torch::rand({n}) * 2 - 0.5;  // both signs
+  weights.index_put_({torch::arange(0, n, 4)}, 0.0f);  // and zeros: those rows add nothing
+  torch::manual_seed(12);
+  const auto offsets = torch::randint(0, sums - m, {n}, torch::kInt64);  // overlapping rows
+  const auto chunk = rounding_sensitive_values(1, 200, 13).view({-1});
+
+  ExactBuffer loops(sums), tensor_ops(sums);
+  tensor_ops.set_kernels(ExactKernels::tensor_ops);
+  for (ExactBuffer* buffer : {&loops, &tensor_ops}) {
+    buffer->add_values(150, chunk);
+    buffer->add_values(3, chunk.narrow(0, 0, 64), 0.3337);
+    buffer->add_rows_at({{offsets, rows}, {offsets + 1, rows, weights}, {offsets + 2, rows, {}, true},
+                         {offsets, rows, weights, true}});
+  }
+  EXPECT_EQ(limbs(tensor_ops), limbs(loops)) << "before normalisation";
+  loops.normalize();
+  tensor_ops.normalize();
+  EXPECT_EQ(limbs(tensor_ops), limbs(loops)) << "after normalisation";
+
+  // And each equals adding the values one by one with add().
+  ExactBuffer one_by_one(sums);
+  const auto r = rows.accessor<float, 2>();
+  const auto o = offsets.accessor<int64_t, 1>();
+  const auto w = weights.accessor<float, 1>();
+  for (int64_t j = 0; j < 200; ++j) one_by_one.add(150 + static_cast<size_t>(j), chunk[j].item<float>());
+  for (int64_t j = 0; j < 64; ++j) one_by_one.add(3 + static_cast<size_t>(j), chunk[j].item<float>() * 0.3337);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      const double v = r[i][j], weight = w[i];
+      const auto at = static_cast<size_t>(o[i] + j);
+      one_by_one.add(at, v);
+      if (weight != 0) one_by_one.add(at + 1, v * weight);
+      one_by_one.add(at + 2, v * v);
+      if (weight != 0) one_by_one.add(at, v * v * weight);
+    }
+  one_by_one.normalize();
+  EXPECT_EQ(limbs(one_by_one), limbs(loops));
+}
+
+TEST(ExactSum, RowsOfDifferentLengthsOrCountsAreRefused) {
+  ExactBuffer buffer(10);
+  const auto rows = torch::ones({3, 2});
+  EXPECT_THROW(buffer.add_rows_at({{torch::zeros({2}, torch::kInt64), rows}}), std::invalid_argument);
+  EXPECT_THROW(buffer.add_rows_at({{torch::zeros({3}, torch::kInt64), rows, torch::ones({2})}}), std::invalid_argument);
+  EXPECT_THROW(buffer.add_rows_at({{torch::zeros({3}, torch::kInt64), rows}, {torch::zeros({3}, torch::kInt64), torch::ones({4, 2})}}),
+               std::invalid_argument);
+}
+
+TEST(ExactSum, CopiesNeverShareLimbs) {
+  ExactBuffer original(2);
+  original.add(0, 1.5);
+  ExactBuffer copy = original;
+  copy.add(0, 1.0);
+  ExactBuffer assigned;
+  assigned = original;
+  assigned.add(1, 2.0);
+  EXPECT_EQ(original.value(0), 1.5);
+  EXPECT_EQ(original.value(1), 0.0);
+  EXPECT_EQ(copy.value(0), 2.5);
+  EXPECT_EQ(assigned.value(1), 2.0);
+  const ExactBuffer moved_to = original.to(torch::kCPU);
+  original.add(0, 1.0);
+  EXPECT_EQ(moved_to.value(0), 1.5);
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ MicrostimulationPlan plan_microstimulation(Network& network, const MicroRun& m, 
 
 double fraction(const MicrostimulationPlan& plan, const ExactBuffer& counts, int64_t layer, int64_t c, int64_t direction,
                 int64_t k, int64_t w) {
-  return counts.value(plan.count_index(layer, c, direction, k, w)) /
+  return counts.value(plan.counts().at({layer, c, direction, k, w})) /
          static_cast<double>(plan.target_images[static_cast<size_t>(c)].size(0));
 }
 
@@ -141,7 +141,7 @@ TEST(Microstimulation, CellsSpreadOverRanksAndThreadsGiveTheSameCounts) {
                                           rows_set(30, "rows/train"), rows_set(40, "rows/test"));
   auto copy = [] { return detector_network(); };
   const auto single = run_microstimulation(plan, 0, plan.cells(), 1, copy);
-  ExactBuffer merged(plan.counts());
+  ExactBuffer merged(plan.counts().size());
   for (int rank = 0; rank < 3; ++rank) {
     const int64_t begin = plan.cells() * rank / 3, end = plan.cells() * (rank + 1) / 3;
     merged.merge(run_microstimulation(plan, begin, end, 3, copy));

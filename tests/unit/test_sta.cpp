@@ -248,6 +248,23 @@ TEST(StaAccumulator, ConvLikeSumsMatchABruteForceLoopOverReceptiveFields) {
   }
 }
 
+// The accumulator asks only tensor operations of its buffer: with the kernels of other
+// devices (tensor operations, here on the CPU) its limbs are those of the CPU's loops.
+TEST(StaAccumulator, TensorOperationsGiveTheLimbsOfTheLoops) {
+  auto network = small_conv_network();
+  network->module().eval();
+  const StaLayout layout = resolve_sta_layout(*network, sta_settings({"conv", "relu", "pool", "fc_relu", "out"}, 1, 1));
+  torch::manual_seed(6);
+  const auto x = torch::randn({9, 2, 9, 9});
+  Activations activations;
+  torch::NoGradGuard no_grad;
+  network->forward_with_probes(x, layout.layer_names(), activations);
+  StaAccumulator loops(layout), tensor_ops(layout);
+  tensor_ops.buffer().set_kernels(ExactKernels::tensor_ops);
+  for (StaAccumulator* sta : {&loops, &tensor_ops}) sta->add(x, activations);
+  EXPECT_EQ(limbs(tensor_ops.buffer()), limbs(loops.buffer()));
+}
+
 TEST(StaAccumulator, WholeInputSumsMatchABruteForceLoop) {
   auto network = small_conv_network();
   network->module().eval();

@@ -194,6 +194,22 @@ TEST(StcAccumulator, SumsAndShuffledPairingsMatchABruteForceLoop) {
   }
 }
 
+TEST(StcAccumulator, TensorOperationsGiveTheLimbsOfTheLoops) {
+  auto network = small_network();
+  const StcLayout layout = resolve_stc_layout(*network, stc_settings({"relu:1", "fc:2"}, 2), position(1, 2));
+  torch::manual_seed(5);
+  const auto stimuli = torch::randn({8, 2, 9, 9});
+  Activations activations;
+  {
+    torch::NoGradGuard no_grad;
+    network->forward_with_probes(stimuli, {"relu", "fc"}, activations);
+  }
+  StcAccumulator loops(layout), tensor_ops(layout);
+  tensor_ops.buffer().set_kernels(ExactKernels::tensor_ops);
+  for (StcAccumulator* stc : {&loops, &tensor_ops}) stc->add(stimuli, activations);
+  EXPECT_EQ(limbs(tensor_ops.buffer()), limbs(loops.buffer()));
+}
+
 TEST(StcInvariance, ThreeVirtualRanksAndThreeThreadsGiveTheSingleRankLimbs) {
   auto network = small_network();
   const StcLayout layout = resolve_stc_layout(*network, stc_settings({"fc:0", "relu:2", "conv:0"}, 4), position(2, 2));

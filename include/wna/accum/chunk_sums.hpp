@@ -8,9 +8,9 @@
 
 namespace wna {
 
-// The values of a forward chunk's sums (float32, contiguous) once every one is known to be
+// A forward chunk's sums (float32, on any device), returned once every one is known to be
 // finite and below 2^31 in magnitude; else throws wna::Error naming `layer_name`, the value
 // and the remedy.
-const float* checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name);
+const torch::Tensor& checked_chunk_sums(const torch::Tensor& sums, const std::string& layer_name);
 
 }  // namespace wna

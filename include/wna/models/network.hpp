@@ -89,4 +89,9 @@ std::string first_line(const std::exception& error);
 // Softmax probabilities (n x K, float32, contiguous) of the model for `images` (n x pixels).
 torch::Tensor class_probabilities(Network& network, const float* images, int64_t n);
 
+// The class each sample is assigned to (n int64, on the probabilities' device): the first
+// argmax of its softmax probabilities (n x K). Every analysis that groups samples by predicted
+// class uses this rule.
+torch::Tensor predicted_classes(const torch::Tensor& probabilities);
+
 }  // namespace wna

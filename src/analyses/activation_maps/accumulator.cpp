@@ -3,16 +3,17 @@
 
 #include <utility>
 
+#include <ATen/ops/one_hot.h>
+
 #include "wna/accum/chunk_sums.hpp"
-#include "wna/analyses/classification_images/accumulator.hpp"
+#include "wna/models/network.hpp"
 
 namespace wna {
 
 void ActivationMapLayout::add(const std::string& name, const std::vector<int64_t>& shape) {
-  ActivationMapLayer layer{name, shape, 1, sums_};
-  for (const int64_t extent : shape) layer.features *= extent;
-  sums_ += static_cast<size_t>(classes_ * layer.features);
-  layers_.push_back(std::move(layer));
+  int64_t features = 1;
+  for (const int64_t extent : shape) features *= extent;
+  layers_.push_back({name, shape, features, sums_.add(name, {classes_, features})});
 }
 
 std::vector<std::string> ActivationMapLayout::layer_names() const {
@@ -24,21 +25,18 @@ std::vector<std::string> ActivationMapLayout::layer_names() const {
 ActivationMapAccumulator::ActivationMapAccumulator(ActivationMapLayout layout)
     : layout_(std::move(layout)), buffer_(layout_.sums()) {}
 
-void ActivationMapAccumulator::add(const float* probabilities, int64_t n, const Activations& activations) {
+void ActivationMapAccumulator::add(const torch::Tensor& probabilities, const Activations& activations) {
   if (layout_.empty()) return;
-  const int64_t classes = layout_.classes();
-  auto one_hot = torch::zeros({classes, n}, torch::kFloat32);
-  float* hot = one_hot.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t predicted = predicted_class(probabilities + i * classes, classes);
-    hot[predicted * n + i] = 1.0f;
-    buffer_.add_fixed(ActivationMapLayout::count_index(predicted), static_cast<int64_t>(kFixedPointScale));
-  }
+  const int64_t n = probabilities.size(0), classes = layout_.classes();
+  const auto predicted = predicted_classes(probabilities);
+  buffer_.add_rows_at({{predicted + static_cast<int64_t>(layout_.counts().offset), torch::ones({n, 1}, probabilities.options())}});
+  // classes x n, contiguous: the per-class sums are one GEMM with the activations.
+  const auto one_hot = at::one_hot(predicted, classes).t().to(torch::kFloat32).contiguous();
   for (const ActivationMapLayer& layer : layout_.layers()) {
     const auto maps = activations.at(layer.name).to(torch::kFloat32).reshape({n, layer.features});
     const auto sums = torch::mm(one_hot, maps).contiguous();  // classes x features
-    buffer_.add_row(ActivationMapLayout::sum_index(layer, 0), checked_chunk_sums(sums, layer.name),
-                    static_cast<size_t>(classes * layer.features));
+    checked_chunk_sums(sums, layer.name);
+    buffer_.add_values(layer.sums.offset, sums);
   }
   buffer_.end_chunk();
 }

@@ -30,7 +30,7 @@ class ActivationMapWorker : public NoiseWorker {
  public:
   explicit ActivationMapWorker(const ActivationMapLayout& layout) : accumulator_(layout) {}
   void add(const NoiseBatch& batch) override {
-    accumulator_.add(batch.probabilities.data_ptr<float>(), batch.count, *batch.activations);
+    accumulator_.add(batch.probabilities, *batch.activations);
   }
   ExactBuffer& sums() override { return accumulator_.buffer(); }
 

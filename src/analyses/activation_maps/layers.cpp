@@ -21,9 +21,9 @@ std::vector<double> class_means(const ActivationMapAccumulator& maps, const Acti
                                 int64_t end) {
   std::vector<double> rows;
   for (int64_t c = begin; c < end; ++c) {
-    const double count = maps.buffer().value(ActivationMapLayout::count_index(c));
+    const double count = maps.buffer().value(maps.layout().counts().at({c}));
     for (int64_t f = 0; f < layer.features; ++f)
-      rows.push_back(count > 0 ? maps.buffer().value(ActivationMapLayout::sum_index(layer, c) + static_cast<size_t>(f)) / count
+      rows.push_back(count > 0 ? maps.buffer().value(layer.sums.at({c}) + static_cast<size_t>(f)) / count
                                : kNaN);
   }
   return rows;
@@ -69,7 +69,7 @@ void write_activation_maps(ArchiveWriter& archive, const ActivationMapAccumulato
 
   std::vector<int64_t> counts;
   for (int64_t c = begin; c < end; ++c)
-    counts.push_back(std::llround(maps.buffer().value(ActivationMapLayout::count_index(c))));
+    counts.push_back(std::llround(maps.buffer().value(maps.layout().counts().at({c}))));
   for (const ActivationMapLayer& layer : layout.layers()) {
     const std::string group = "/activations/" + layer.name;
     std::vector<int64_t> dims{classes};
@@ -104,7 +104,7 @@ void write_activation_maps(ArchiveWriter& archive, const ActivationMapAccumulato
     std::vector<double> sums;
     for (int64_t c = begin; c < end; ++c)
       for (int64_t f = 0; f < layer.features; ++f)
-        sums.push_back(maps.buffer().value(ActivationMapLayout::sum_index(layer, c) + static_cast<size_t>(f)));
+        sums.push_back(maps.buffer().value(layer.sums.at({c}) + static_cast<size_t>(f)));
     archive.write({group + "/sum", dims, axes, "raw: sum of the activation over the samples predicted as each class"},
                   rows_or_none(sums), begin, end);
   }

@@ -41,8 +41,7 @@ class ClassImageWorker : public NoiseWorker {
  public:
   ClassImageWorker(const ClassImageShape& shape, double confidence_floor) : accumulator_(shape, confidence_floor) {}
   void add(const NoiseBatch& batch) override {
-    accumulator_.add(batch.gamma_index, batch.block, batch.stimuli.data_ptr<float>(),
-                     batch.probabilities.data_ptr<float>(), batch.count);
+    accumulator_.add(batch.gamma_index, batch.block, batch.stimuli, batch.probabilities);
   }
   void end_chunk() override { accumulator_.buffer().normalize(); }  // keeps every low limb far from overflow
   ExactBuffer& sums() override { return accumulator_.buffer(); }

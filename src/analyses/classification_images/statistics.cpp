@@ -30,6 +30,7 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   const ClassImageShape& shape = accumulator.shape();
   const int64_t G = shape.gammas, K = shape.classes, P = shape.pixels, S = shape.stages;
   const ExactBuffer& buffer = accumulator.buffer();
+  const ClassImageFields& f = accumulator.fields();
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
 
@@ -47,19 +48,19 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   auto parity_sum = torch::zeros({2, G, K, P}, f64);
   for (int64_t g = 0; g < G; ++g) {
     for (int64_t c = 0; c < K; ++c) {
-      r.count[g][c] = static_cast<int64_t>(std::llround(buffer.value(accumulator.count_index(g, c))));
-      r.floor_count[g][c] = static_cast<int64_t>(std::llround(buffer.value(accumulator.floor_count_index(g, c))));
-      r.weight[g][c] = buffer.value(accumulator.weight_index(g, c));
-      read_sums(buffer, accumulator.sum_squares_index(g, c), P, r.sum_squares[g][c].data_ptr<double>());
-      read_sums(buffer, accumulator.weighted_sum_index(g, c), P, r.weighted_sum[g][c].data_ptr<double>());
-      read_sums(buffer, accumulator.floor_sum_index(g, c), P, r.floor_sum[g][c].data_ptr<double>());
-      read_sums(buffer, accumulator.probability_sum_index(g, c), K, r.mean_softmax[g][c].data_ptr<double>());
+      r.count[g][c] = static_cast<int64_t>(std::llround(buffer.value(f.counts.at({g, c}))));
+      r.floor_count[g][c] = static_cast<int64_t>(std::llround(buffer.value(f.floor_counts.at({g, c}))));
+      r.weight[g][c] = buffer.value(f.weights.at({g, c}));
+      read_sums(buffer, f.sum_squares.at({g, c}), P, r.sum_squares[g][c].data_ptr<double>());
+      read_sums(buffer, f.weighted_sums.at({g, c}), P, r.weighted_sum[g][c].data_ptr<double>());
+      read_sums(buffer, f.floor_sums.at({g, c}), P, r.floor_sum[g][c].data_ptr<double>());
+      read_sums(buffer, f.probability_sums.at({g, c}), K, r.mean_softmax[g][c].data_ptr<double>());
       for (int64_t s = 0; s < S; ++s) {
-        read_sums(buffer, accumulator.stage_sum_index(s, g, c), P, stage_sum[s][g][c].data_ptr<double>());
-        stage_count[s][g][c] = buffer.value(accumulator.stage_count_index(s, g, c));
+        read_sums(buffer, f.stage_sums.at({s, g, c}), P, stage_sum[s][g][c].data_ptr<double>());
+        stage_count[s][g][c] = buffer.value(f.stage_counts.at({s, g, c}));
       }
       for (int64_t parity = 0; parity < 2; ++parity)
-        read_sums(buffer, accumulator.parity_sum_index(parity, g, c), P, parity_sum[parity][g][c].data_ptr<double>());
+        read_sums(buffer, f.parity_sums.at({parity, g, c}), P, parity_sum[parity][g][c].data_ptr<double>());
     }
   }
   // The class sums add the stages' limbs as integers and round once, so they do not depend on
@@ -70,7 +71,7 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
       totals.clear();
       for (int64_t s = 0; s < S; ++s)
         for (int64_t j = 0; j < P; ++j)
-          totals.add_sum(static_cast<size_t>(j), buffer, accumulator.stage_sum_index(s, g, c) + static_cast<size_t>(j));
+          totals.add_sum(static_cast<size_t>(j), buffer, f.stage_sums.at({s, g, c}) + static_cast<size_t>(j));
       read_sums(totals, 0, P, r.sum[g][c].data_ptr<double>());
     }
 

@@ -31,7 +31,7 @@ void write_microstimulation(ArchiveWriter& archive, const MicrostimulationPlan& 
       for (int64_t d = 0; d < 2; ++d)
         for (int64_t k = 0; k < steps; ++k)
           for (int64_t w = 0; w < weights; ++w) {
-            const int64_t count = std::llround(counts.value(plan.count_index(l, c, d, k, w)));
+            const int64_t count = std::llround(counts.value(plan.counts().at({l, c, d, k, w})));
             hits.push_back(count);
             fractions.push_back(static_cast<double>(count) /
                                 static_cast<double>(plan.target_images[static_cast<size_t>(c)].size(0)));

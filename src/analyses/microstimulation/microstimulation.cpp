@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include "wna/analyses/classification_images/accumulator.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/core/worker_pool.hpp"
@@ -74,7 +73,6 @@ void count_cell(const MicrostimulationPlan& plan, Network& network, const Cell& 
   stimuli.resize(noise.size());
   generate_noise(plan.noise, kNoiseBase + static_cast<uint64_t>(cell.target * n), n, pixels, noise.data());
   const float* image = images.data_ptr<float>();
-  const auto classes = plan.classes;
   for (size_t wi = 0; wi < plan.weights.size(); ++wi) {
     const auto w = static_cast<float>(plan.weights[wi]), keep = static_cast<float>(1.0 - plan.weights[wi]);
     for (size_t i = 0; i < stimuli.size(); ++i) stimuli[i] = keep * noise[i] + w * image[i];
@@ -82,11 +80,10 @@ void count_cell(const MicrostimulationPlan& plan, Network& network, const Cell& 
     for (int64_t first = 0; first < n; first += plan.forward_batch) {
       const int64_t batch = std::min(plan.forward_batch, n - first);
       const auto probabilities = class_probabilities(network, stimuli.data() + first * pixels, batch);
-      const float* p = probabilities.data_ptr<float>();
-      for (int64_t i = 0; i < batch; ++i, p += classes) hits += predicted_class(p, classes) == cell.target ? 1 : 0;
+      hits += (predicted_classes(probabilities) == cell.target).sum().item<int64_t>();
     }
     const auto add = [&](int64_t layer, int64_t direction) {
-      counts.add_fixed(plan.count_index(layer, cell.target, direction, cell.step, static_cast<int64_t>(wi)),
+      counts.add_fixed(plan.counts().at({layer, cell.target, direction, cell.step, static_cast<int64_t>(wi)}),
                        hits * static_cast<int64_t>(kFixedPointScale));
     };
     if (cell.layer >= 0) {
@@ -104,13 +101,10 @@ int64_t MicrostimulationPlan::cells() const {
   return empty() ? 0 : classes + static_cast<int64_t>(layers.size()) * classes * 2 * steps;
 }
 
-size_t MicrostimulationPlan::counts() const {
-  return layers.size() * static_cast<size_t>(classes * 2 * (steps + 1)) * weights.size();
-}
-
-size_t MicrostimulationPlan::count_index(int64_t layer, int64_t c, int64_t direction, int64_t k, int64_t w) const {
-  return static_cast<size_t>((((layer * classes + c) * 2 + direction) * (steps + 1) + k) *
-                                 static_cast<int64_t>(weights.size()) + w);
+ExactField MicrostimulationPlan::counts() const {
+  ExactLayout layout;
+  return layout.add("counts", {static_cast<int64_t>(layers.size()), classes, 2, steps + 1,
+                               static_cast<int64_t>(weights.size())});
 }
 
 MicrostimulationPlan plan_microstimulation(Network& network, const MicrostimulationSettings& micro,
@@ -183,7 +177,7 @@ MicrostimulationPlan plan_microstimulation(Network& network, const Microstimulat
 ExactBuffer run_microstimulation(const MicrostimulationPlan& plan, int64_t first_cell, int64_t end_cell, int threads,
                                  const std::function<std::shared_ptr<Network>()>& load_model,
                                  const std::function<void(double)>& on_progress) {
-  ExactBuffer counts(plan.counts());
+  ExactBuffer counts(plan.counts().size());
   const int64_t cells = end_cell - first_cell;
   if (cells <= 0) return counts;
   const int workers = std::max(1, std::min<int>(threads, static_cast<int>(cells)));
@@ -195,7 +189,7 @@ ExactBuffer run_microstimulation(const MicrostimulationPlan& plan, int64_t first
     const auto network = load_model();
     network->module().eval();
     const auto parameters = network->module().named_parameters();
-    ExactBuffer local(plan.counts());
+    ExactBuffer local(plan.counts().size());
     std::vector<float> noise, stimuli;
     for (int64_t index = 0; queue.next(index);) {
       const Cell cell = cell_at(plan, index);

@@ -1,7 +1,7 @@
 // The psychometric analysis (see include/wna/analyses/psychometric/psychometric_analysis.hpp).
-// Exact sums per gamma g, predicted class k, true class t and pixel p, in one ExactBuffer:
-//   noise sums [G][K][P] | counts [G][K] | confusion [G][T=K][K]
-// all-reduced over ranks; each rank writes its share of the gamma rows.
+// Exact sums per gamma g, predicted class k, true class t and pixel p, in one ExactBuffer (the
+// fields of PsychometricLayout), all-reduced over ranks; each rank writes its share of the gamma
+// rows.
 #include "wna/analyses/psychometric/psychometric_analysis.hpp"
 
 #include <cmath>
@@ -9,10 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "wna/analyses/classification_images/accumulator.hpp"
+#include "wna/accum/exact_layout.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/partition.hpp"
+#include "wna/models/network.hpp"
 
 namespace wna {
 namespace {
@@ -34,34 +35,41 @@ const KeyTable<PsychometricSettings>& psychometric_keys() {
   return keys;
 }
 
-// Where each sum lives.
+// Where each sum lives (G gammas, K classes, P pixels).
 struct PsychometricLayout {
   int64_t gammas = 0, classes = 0, pixels = 0;
-  size_t noise_sum(int64_t g, int64_t k) const { return static_cast<size_t>((g * classes + k) * pixels); }
-  size_t count(int64_t g, int64_t k) const { return static_cast<size_t>(gammas * classes * pixels + g * classes + k); }
-  size_t confusion(int64_t g, int64_t truth, int64_t k) const {
-    return static_cast<size_t>(gammas * classes * (pixels + 1) + (g * classes + truth) * classes + k);
+  ExactField noise_sums;  // [G][K][P]
+  ExactField counts;      // [G][K]
+  ExactField confusion;   // [G][true class][K]
+  size_t sums = 0;
+
+  PsychometricLayout(int64_t G, int64_t K, int64_t P) : gammas(G), classes(K), pixels(P) {
+    ExactLayout layout;
+    noise_sums = layout.add("noise_sums", {G, K, P});
+    counts = layout.add("counts", {G, K});
+    confusion = layout.add("confusion", {G, K, K});
+    sums = layout.sums();
   }
-  size_t sums() const { return static_cast<size_t>(gammas * classes * (pixels + 1 + classes)); }
 };
 
 class PsychometricWorker : public NoiseWorker {
  public:
   PsychometricWorker(const PsychometricLayout& layout, const torch::Tensor& labels)
-      : layout_(layout), labels_(labels), sums_(layout.sums()) {}
+      : layout_(layout), labels_(labels), sums_(layout.sums) {}
   void add(const NoiseBatch& batch) override {
-    const float* noise = batch.noise.data_ptr<float>();
-    const float* probabilities = batch.probabilities.data_ptr<float>();
-    const int64_t* labels = labels_.data_ptr<int64_t>();
-    const auto signals = static_cast<uint64_t>(labels_.size(0));
-    const int64_t g = batch.gamma_index, K = layout_.classes, P = layout_.pixels;
-    for (int64_t n = 0; n < batch.count; ++n) {
-      const int64_t k = predicted_class(probabilities + n * K, K);
-      const int64_t truth = labels[(batch.first_sample + static_cast<uint64_t>(n)) % signals];
-      sums_.add_row(layout_.noise_sum(g, k), noise + n * P, static_cast<size_t>(P));
-      sums_.add(layout_.count(g, k), 1.0);
-      sums_.add(layout_.confusion(g, truth, k), 1.0);
-    }
+    const int64_t g = batch.gamma_index, n = batch.count, signals = labels_.size(0);
+    const auto k = predicted_classes(batch.probabilities);
+    // The class of the test image embedded in sample first_sample + i.
+    const auto signal = (torch::arange(n, k.options()) + static_cast<int64_t>(batch.first_sample % static_cast<uint64_t>(signals))) % signals;
+    const auto truth = labels_.index_select(0, signal);
+    const auto ones = torch::ones({n, 1}, batch.probabilities.options());
+    const PsychometricLayout& l = layout_;
+    sums_.add_rows_at({
+        {k * static_cast<int64_t>(l.noise_sums.stride(1)) + static_cast<int64_t>(l.noise_sums.at({g})),
+         batch.noise.reshape({n, l.pixels})},
+        {k + static_cast<int64_t>(l.counts.at({g})), ones},
+        {truth * static_cast<int64_t>(l.confusion.stride(1)) + k + static_cast<int64_t>(l.confusion.at({g})), ones},
+    });
   }
   void end_chunk() override { sums_.normalize(); }
   ExactBuffer& sums() override { return sums_; }
@@ -76,7 +84,7 @@ class PsychometricAnalysis : public Analysis {
  public:
   PsychometricAnalysis(const RunContext& context, const PsychometricLayout& layout)
       : context_(context), layout_(layout), labels_(context.signal_labels.to(torch::kInt64).contiguous()) {
-    sums_ = ExactBuffer(layout.sums());
+    sums_ = ExactBuffer(layout.sums);
   }
   std::string name() const override { return "psychometric"; }
   bool every_gamma() const override { return true; }
@@ -94,17 +102,17 @@ class PsychometricAnalysis : public Analysis {
     for (int64_t g = begin; g < end; ++g) {
       int64_t correct = 0, total = 0;
       for (int64_t k = 0; k < K; ++k) {
-        const auto n = static_cast<int64_t>(std::llround(sums_.value(layout_.count(g, k))));
+        const auto n = static_cast<int64_t>(std::llround(sums_.value(layout_.counts.at({g, k}))));
         count.push_back(n);
         for (int64_t p = 0; p < P; ++p) {
-          const double sum = sums_.value(layout_.noise_sum(g, k) + static_cast<size_t>(p));
+          const double sum = sums_.value(layout_.noise_sums.at({g, k}) + static_cast<size_t>(p));
           noise_sum.push_back(sum);
           noise_mean.push_back(n > 0 ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN());
         }
       }
       for (int64_t truth = 0; truth < K; ++truth)
         for (int64_t k = 0; k < K; ++k) {
-          const auto n = static_cast<int64_t>(std::llround(sums_.value(layout_.confusion(g, truth, k))));
+          const auto n = static_cast<int64_t>(std::llround(sums_.value(layout_.confusion.at({g, truth, k}))));
           confusion.push_back(n);
           total += n;
           if (truth == k) correct += n;
@@ -151,10 +159,8 @@ AnalysisEntry psychometric_entry() {
               throw UsageError("psychometric.enabled = true: needs a gamma.values entry above 0 (a test image "
                                "embedded in the noise)");
             const ModelSpec& spec = context.network.spec();
-            PsychometricLayout layout;
-            layout.gammas = static_cast<int64_t>(context.settings.gammas.size());
-            layout.classes = spec.num_classes();
-            layout.pixels = spec.channels * spec.height * spec.width;
+            const PsychometricLayout layout(static_cast<int64_t>(context.settings.gammas.size()), spec.num_classes(),
+                                            spec.channels * spec.height * spec.width);
             return std::make_unique<PsychometricAnalysis>(context, layout);
           }};
 }

@@ -27,19 +27,16 @@ std::pair<torch::Tensor, torch::Tensor> map_sums_and_squares(const torch::Tensor
   return {rows.sum(1).view({n, channels}).sum(0).contiguous(), norms.square().view({n, channels}).sum(0).contiguous()};
 }
 
-// Adds values[u] to the sum at index(u), u < layer.units (`values`: one per unit).
-template <typename Index>
-void add_per_unit(ExactBuffer& buffer, const torch::Tensor& values, const StaLayer& layer, Index index) {
-  const float* value = checked_chunk_sums(values, layer.name);
-  for (int64_t unit = 0; unit < layer.units; ++unit) buffer.add(index(unit), value[unit]);
+// The first sum of each unit's record (units int64, on `device`).
+torch::Tensor record_starts(const StaLayer& layer, torch::Device device) {
+  return torch::arange(layer.units, torch::dtype(torch::kInt64).device(device)) * static_cast<int64_t>(layer.record()) +
+         static_cast<int64_t>(layer.records.offset);
 }
 
-// Adds row u of `rows` (units x patch) to the patch sums at index(u), u < layer.units.
-template <typename Index>
-void add_per_unit_rows(ExactBuffer& buffer, const torch::Tensor& rows, const StaLayer& layer, Index index) {
-  const float* row = checked_chunk_sums(rows, layer.name);
-  for (int64_t unit = 0; unit < layer.units; ++unit)
-    buffer.add_row(index(unit), row + unit * layer.patch, static_cast<size_t>(layer.patch));
+// Row u of `values` (units x m, or units values) into the sums `member` of unit u's record.
+ScatteredRows per_unit(const torch::Tensor& starts, const torch::Tensor& values, const StaLayer& layer,
+                       const ExactField& member) {
+  return {starts + static_cast<int64_t>(member.offset), checked_chunk_sums(values, layer.name).reshape({layer.units, -1})};
 }
 
 // Units that see the whole input: activations n x U, stimuli n x P; the sum of a x is a GEMM.
@@ -48,9 +45,10 @@ void add_whole_input_layer(ExactBuffer& buffer, const StaLayer& layer, const tor
   const auto a = activation.reshape({activation.size(0), layer.units});
   const auto products = torch::mm(a.t(), stimuli).contiguous();
   const auto [sums, squares] = sums_and_squares(a);
-  add_per_unit(buffer, sums, layer, [&](int64_t u) { return layer.sum_index(u); });
-  add_per_unit(buffer, squares, layer, [&](int64_t u) { return layer.sum_squares_index(u); });
-  add_per_unit_rows(buffer, products, layer, [&](int64_t u) { return layer.stimulus_sum_index(u); });
+  const auto starts = record_starts(layer, a.device());
+  const StaRecord& r = layer.sums;
+  buffer.add_rows_at({per_unit(starts, sums, layer, r.sum), per_unit(starts, squares, layer, r.sum_squares),
+                      per_unit(starts, products, layer, r.stimulus_sums)});
 }
 
 // Channels of maps: activations n x C x H' x W', `input` the stimuli through the layer's
@@ -64,12 +62,13 @@ void add_conv_like_layer(ExactBuffer& buffer, const StaLayer& layer, const torch
   const auto position_products = torch::mm(at_position.t(), patches).contiguous();
   const auto [sums, squares] = map_sums_and_squares(activation);
   const auto [position_sums, position_squares] = sums_and_squares(at_position);
-  add_per_unit(buffer, sums, layer, [&](int64_t u) { return layer.sum_index(u); });
-  add_per_unit(buffer, squares, layer, [&](int64_t u) { return layer.sum_squares_index(u); });
-  add_per_unit(buffer, position_sums, layer, [&](int64_t u) { return layer.position_sum_index(u); });
-  add_per_unit(buffer, position_squares, layer, [&](int64_t u) { return layer.position_sum_squares_index(u); });
-  add_per_unit_rows(buffer, pooled_products, layer, [&](int64_t u) { return layer.stimulus_sum_index(u); });
-  add_per_unit_rows(buffer, position_products, layer, [&](int64_t u) { return layer.position_stimulus_sum_index(u); });
+  const auto starts = record_starts(layer, activation.device());
+  const StaRecord& r = layer.sums;
+  buffer.add_rows_at({per_unit(starts, sums, layer, r.sum), per_unit(starts, squares, layer, r.sum_squares),
+                      per_unit(starts, position_sums, layer, r.position_sum),
+                      per_unit(starts, position_squares, layer, r.position_sum_squares),
+                      per_unit(starts, pooled_products, layer, r.stimulus_sums),
+                      per_unit(starts, position_products, layer, r.position_stimulus_sums)});
 }
 
 }  // namespace
@@ -94,8 +93,17 @@ StaLayout::StaLayout(int64_t channels, int64_t height, int64_t width)
 
 void StaLayout::add(StaLayer layer) {
   layer.patch = layer.spatial ? channels_ * layer.field.size * layer.field.size : channels_ * height_ * width_;
-  layer.offset = sums_;
-  sums_ += static_cast<size_t>(layer.units) * layer.record();
+  ExactLayout record;
+  StaRecord& r = layer.sums;
+  r.sum = record.add("sum", {});
+  r.sum_squares = record.add("sum_squares", {});
+  if (layer.spatial) {
+    r.position_sum = record.add("position_sum", {});
+    r.position_sum_squares = record.add("position_sum_squares", {});
+  }
+  r.stimulus_sums = record.add("stimulus_sums", {layer.patch});
+  if (layer.spatial) r.position_stimulus_sums = record.add("position_stimulus_sums", {layer.patch});
+  layer.records = sums_.add(layer.name, {layer.units}, record.sums());
   layers_.push_back(std::move(layer));
 }
 

@@ -3,21 +3,13 @@
 
 #include <utility>
 
+#include <ATen/ops/triu_indices.h>
+
 #include "wna/accum/chunk_sums.hpp"
 
 namespace wna {
 
 namespace {
-
-// Adds the upper triangle (i <= j) of the symmetric P x P float32 `matrix` at `index`.
-void add_upper_triangle(ExactBuffer& buffer, size_t index, const torch::Tensor& matrix, const std::string& layer) {
-  const float* values = checked_chunk_sums(matrix, layer);
-  const int64_t p = matrix.size(0);
-  for (int64_t i = 0; i < p; ++i) {
-    buffer.add_row(index, values + i * p + i, static_cast<size_t>(p - i));
-    index += static_cast<size_t>(p - i);
-  }
-}
 
 // The unit's activation per sample (n values) from its layer's activations.
 torch::Tensor unit_activation(const StcUnit& unit, const torch::Tensor& activation) {
@@ -29,9 +21,18 @@ torch::Tensor unit_activation(const StcUnit& unit, const torch::Tensor& activati
 }  // namespace
 
 void StcLayout::add(const StaLayer& layer, int64_t unit) {
-  StcUnit stc_unit{layer, unit, sums_};
-  sums_ += record(stc_unit);
-  units_.push_back(std::move(stc_unit));
+  const auto patch = layer.patch, triangle_size = static_cast<int64_t>(triangle(patch));
+  ExactLayout record, pair;
+  StcRecord r;
+  r.stimulus_sum = record.add("stimulus_sum", {patch});
+  r.stimulus_products = record.add("stimulus_products", {triangle_size});
+  r.activation_sum = record.add("activation_sum", {});
+  r.weighted_sum = pair.add("weighted_sum", {patch});
+  r.weighted_products = pair.add("weighted_products", {triangle_size});
+  r.pairings = record.add("pairings", {pairings()}, pair.sums());
+  r.size = record.sums();
+  units_.push_back({layer, unit, sums_, r});
+  sums_ += r.size;
 }
 
 std::vector<std::string> StcLayout::layer_names() const {
@@ -42,6 +43,15 @@ std::vector<std::string> StcLayout::layer_names() const {
 }
 
 StcAccumulator::StcAccumulator(StcLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {}
+
+const torch::Tensor& StcAccumulator::upper_triangle(int64_t patch, torch::Device device) {
+  auto& indices = upper_triangles_[patch];
+  if (!indices.defined()) {
+    const auto rows_and_columns = at::triu_indices(patch, patch, 0, torch::dtype(torch::kInt64).device(device));
+    indices = rows_and_columns[0] * patch + rows_and_columns[1];  // row by row, as the record stores them
+  }
+  return indices;
+}
 
 void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
   if (layout_.empty()) return;
@@ -61,18 +71,20 @@ void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activa
       stimulus_products = torch::mm(x.t(), x).contiguous();
     }
     const auto a = unit_activation(unit, activations.at(layer.name));
-    const auto patch = static_cast<size_t>(layer.patch);
-    buffer_.add_row(StcLayout::stimulus_sum_index(unit), checked_chunk_sums(stimulus_sum, layer.name), patch);
-    add_upper_triangle(buffer_, StcLayout::stimulus_products_index(unit), stimulus_products, layer.name);
-    buffer_.add(StcLayout::activation_sum_index(unit), *checked_chunk_sums(a.sum().reshape({1}), layer.name));
+    const auto& upper = upper_triangle(layer.patch, x.device());
+    auto add_upper_triangle = [&](size_t index, const torch::Tensor& matrix) {
+      buffer_.add_values(index, checked_chunk_sums(matrix, layer.name).reshape({-1}).index_select(0, upper));
+    };
+    buffer_.add_values(StcLayout::stimulus_sum_index(unit), checked_chunk_sums(stimulus_sum, layer.name));
+    add_upper_triangle(StcLayout::stimulus_products_index(unit), stimulus_products);
+    buffer_.add_values(StcLayout::activation_sum_index(unit), checked_chunk_sums(a.sum().reshape({1}), layer.name));
     for (int64_t pairing = 0; pairing < layout_.pairings(); ++pairing) {
       // Pairing p: stimulus i with the activation of sample i - p (cyclically in the chunk).
       const auto paired = pairing == 0 ? a : torch::roll(a, {pairing}, {0});
       const auto weighted = (x * paired.unsqueeze(1)).contiguous();
-      buffer_.add_row(StcLayout::weighted_sum_index(unit, pairing),
-                      checked_chunk_sums(weighted.sum(0).contiguous(), layer.name), patch);
-      add_upper_triangle(buffer_, StcLayout::weighted_products_index(unit, pairing),
-                         torch::mm(weighted.t(), x).contiguous(), layer.name);
+      buffer_.add_values(StcLayout::weighted_sum_index(unit, pairing),
+                         checked_chunk_sums(weighted.sum(0).contiguous(), layer.name));
+      add_upper_triangle(StcLayout::weighted_products_index(unit, pairing), torch::mm(weighted.t(), x).contiguous());
     }
   }
   buffer_.end_chunk();

@@ -11,6 +11,7 @@
 
 #include <torch/types.h>
 
+#include "wna/accum/exact_layout.hpp"
 #include "wna/accum/exact_sum.hpp"
 #include "wna/models/network.hpp"
 
@@ -20,13 +21,13 @@ struct ActivationMapLayer {
   std::string name;
   std::vector<int64_t> shape;  // one sample's output: {C, H', W'} or {U}
   int64_t features = 0;        // product of shape
-  size_t offset = 0;           // index of the layer's first sum (class 0)
+  ExactField sums;             // [classes][features]: the sums of its activations per class
 };
 
 class ActivationMapLayout {
  public:
   ActivationMapLayout() = default;  // no layers: off
-  explicit ActivationMapLayout(int64_t classes) : classes_(classes), sums_(static_cast<size_t>(classes)) {}
+  explicit ActivationMapLayout(int64_t classes) : classes_(classes), counts_(sums_.add("counts", {classes})) {}
 
   void add(const std::string& name, const std::vector<int64_t>& shape);
 
@@ -34,26 +35,24 @@ class ActivationMapLayout {
   std::vector<std::string> layer_names() const;
   bool empty() const { return layers_.empty(); }
   int64_t classes() const { return classes_; }
-  size_t sums() const { return sums_; }
-  // Samples predicted as class c; the sums of layer's activations over them (features values).
-  static size_t count_index(int64_t c) { return static_cast<size_t>(c); }
-  static size_t sum_index(const ActivationMapLayer& layer, int64_t c) {
-    return layer.offset + static_cast<size_t>(c * layer.features);
-  }
+  size_t sums() const { return sums_.sums(); }
+  // [classes]: samples predicted as each class.
+  const ExactField& counts() const { return counts_; }
 
  private:
   int64_t classes_ = 0;
+  ExactLayout sums_;
+  ExactField counts_;
   std::vector<ActivationMapLayer> layers_;
-  size_t sums_ = 0;
 };
 
 class ActivationMapAccumulator {
  public:
   explicit ActivationMapAccumulator(ActivationMapLayout layout);
 
-  // Adds a chunk of n samples: their softmax probabilities (n x classes; the predicted class is
-  // the first argmax, as for the classification images) and the layers' activations.
-  void add(const float* probabilities, int64_t n, const Activations& activations);
+  // Adds a chunk of samples: their softmax probabilities (n x classes; the predicted class is
+  // predicted_classes', as for the classification images) and the layers' activations.
+  void add(const torch::Tensor& probabilities, const Activations& activations);
 
   const ActivationMapLayout& layout() const { return layout_; }
   ExactBuffer& buffer() { return buffer_; }

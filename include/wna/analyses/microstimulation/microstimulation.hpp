@@ -21,6 +21,7 @@
 
 #include <torch/types.h>
 
+#include "wna/accum/exact_layout.hpp"
 #include "wna/accum/exact_sum.hpp"
 #include "wna/data/image_set.hpp"
 #include "wna/models/network.hpp"
@@ -62,9 +63,8 @@ class MicrostimulationPlan {
   bool empty() const { return layers.empty(); }
   // Cells: classes baseline cells, then layers x classes x 2 x steps.
   int64_t cells() const;
-  // Exact counts, one sum per (layer, class, direction, k, w) in that order (row-major).
-  size_t counts() const;
-  size_t count_index(int64_t layer, int64_t c, int64_t direction, int64_t k, int64_t w) const;
+  // The exact counts of target-class predictions: [layer][class][direction][k][w].
+  ExactField counts() const;
 };
 
 // Checks settings.microstimulation against the model (layers exist and have a bias) and the

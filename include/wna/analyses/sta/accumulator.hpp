@@ -14,11 +14,20 @@
 
 #include <torch/types.h>
 
+#include "wna/accum/exact_layout.hpp"
 #include "wna/accum/exact_sum.hpp"
 #include "wna/models/network.hpp"
 #include "wna/models/receptive_field.hpp"
 
 namespace wna {
+
+// Where each of a unit's sums lies in its record (offsets relative to the record's start).
+struct StaRecord {
+  ExactField sum, sum_squares;        // of a and a^2 (conv-like: over all positions)
+  ExactField position_sum, position_sum_squares;  // conv-like: the same at the chosen position
+  ExactField stimulus_sums;           // [patch]: of a * x (conv-like: over all positions)
+  ExactField position_stimulus_sums;  // conv-like, [patch]: the same at the chosen position
+};
 
 // One layer of the layout. Sums are stored per unit, one record after another, so that any
 // contiguous range of units is a contiguous range of sums (the unit grid is sharded that way).
@@ -31,18 +40,20 @@ struct StaLayer {
   ReceptiveField field;                    // conv-like: the units' receptive field
   int64_t position_y = 0, position_x = 0;  // conv-like: the chosen position in the map
   int64_t patch = 0;                       // stimulus values per unit: C_in * r * r, or the whole input
-  size_t offset = 0;                       // index of the layer's first sum in the buffer
+  ExactField records;                      // [units] records, one per unit (set by StaLayout::add)
+  StaRecord sums;                          // the record's fields
 
-  size_t record() const { return spatial ? 4 + 2 * static_cast<size_t>(patch) : 2 + static_cast<size_t>(patch); }
-  size_t unit_index(int64_t unit) const { return offset + static_cast<size_t>(unit) * record(); }
-  // Sum of a, of a^2 and (patch values) of a * x; over all positions for conv-like layers.
-  size_t sum_index(int64_t unit) const { return unit_index(unit); }
-  size_t sum_squares_index(int64_t unit) const { return unit_index(unit) + 1; }
-  size_t stimulus_sum_index(int64_t unit) const { return unit_index(unit) + (spatial ? 4 : 2); }
-  // Conv-like layers: the same at the chosen position.
-  size_t position_sum_index(int64_t unit) const { return unit_index(unit) + 2; }
-  size_t position_sum_squares_index(int64_t unit) const { return unit_index(unit) + 3; }
-  size_t position_stimulus_sum_index(int64_t unit) const { return stimulus_sum_index(unit) + static_cast<size_t>(patch); }
+  size_t record() const { return records.element; }
+  // The first sum of `unit`'s record (unit == units: the end of the layer).
+  size_t unit_index(int64_t unit) const { return records.offset + static_cast<size_t>(unit) * records.element; }
+  size_t sum_index(int64_t unit) const { return unit_index(unit) + sums.sum.offset; }
+  size_t sum_squares_index(int64_t unit) const { return unit_index(unit) + sums.sum_squares.offset; }
+  size_t stimulus_sum_index(int64_t unit) const { return unit_index(unit) + sums.stimulus_sums.offset; }
+  size_t position_sum_index(int64_t unit) const { return unit_index(unit) + sums.position_sum.offset; }
+  size_t position_sum_squares_index(int64_t unit) const { return unit_index(unit) + sums.position_sum_squares.offset; }
+  size_t position_stimulus_sum_index(int64_t unit) const {
+    return unit_index(unit) + sums.position_stimulus_sums.offset;
+  }
 };
 
 class StaLayout {
@@ -58,7 +69,7 @@ class StaLayout {
   const std::vector<StaLayer>& layers() const { return layers_; }
   std::vector<std::string> layer_names() const;
   bool empty() const { return layers_.empty(); }
-  size_t sums() const { return sums_; }
+  size_t sums() const { return sums_.sums(); }
   int64_t channels() const { return channels_; }
   int64_t height() const { return height_; }
   int64_t width() const { return width_; }
@@ -66,7 +77,7 @@ class StaLayout {
  private:
   int64_t channels_ = 0, height_ = 0, width_ = 0;
   std::vector<StaLayer> layers_;
-  size_t sums_ = 0;
+  ExactLayout sums_;
 };
 
 // The stimuli (n x C x H x W) as the units of conv-like `layer` see them: zero-padded before

@@ -10,20 +10,35 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "wna/accum/exact_layout.hpp"
 #include "wna/accum/exact_sum.hpp"
 #include "wna/analyses/sta/accumulator.hpp"
 #include "wna/models/network.hpp"
 
 namespace wna {
 
+// Where each of a unit's sums lies in its record (offsets relative to the record's start); P is
+// the unit's patch, T = P (P + 1) / 2 the upper triangle of a symmetric P x P matrix.
+struct StcRecord {
+  ExactField stimulus_sum;       // [P]: x
+  ExactField stimulus_products;  // [T]: x x^T
+  ExactField activation_sum;     // a
+  ExactField pairings;           // [pairings] pair records, each:
+  ExactField weighted_sum;       //   [P]: a x (relative to the pair record)
+  ExactField weighted_products;  //   [T]: a x x^T
+  size_t size = 0;
+};
+
 struct StcUnit {
   StaLayer layer;     // the unit's layer (geometry; spatial: the receptive field at the position)
   int64_t unit = 0;   // channel (conv-like) or feature index
   size_t offset = 0;  // index of the unit's first sum in the buffer
+  StcRecord sums;     // its record's fields
 };
 
 class StcLayout {
@@ -46,24 +61,16 @@ class StcLayout {
   size_t sums() const { return sums_; }
   std::vector<std::string> layer_names() const;  // distinct, in unit order
 
-  // Sums of a unit with patch P (T = P (P + 1) / 2): [x: P][x x^T: T][a: 1] then per pairing
-  // [a x: P][a x x^T: T].
   static size_t triangle(int64_t patch) { return static_cast<size_t>(patch * (patch + 1) / 2); }
-  size_t record(const StcUnit& unit) const {
-    const auto p = static_cast<size_t>(unit.layer.patch);
-    return p + triangle(unit.layer.patch) + 1 + static_cast<size_t>(pairings()) * (p + triangle(unit.layer.patch));
-  }
-  static size_t stimulus_sum_index(const StcUnit& u) { return u.offset; }
-  static size_t stimulus_products_index(const StcUnit& u) { return u.offset + static_cast<size_t>(u.layer.patch); }
-  static size_t activation_sum_index(const StcUnit& u) {
-    return stimulus_products_index(u) + triangle(u.layer.patch);
-  }
+  static size_t record(const StcUnit& unit) { return unit.sums.size; }
+  static size_t stimulus_sum_index(const StcUnit& u) { return u.offset + u.sums.stimulus_sum.offset; }
+  static size_t stimulus_products_index(const StcUnit& u) { return u.offset + u.sums.stimulus_products.offset; }
+  static size_t activation_sum_index(const StcUnit& u) { return u.offset + u.sums.activation_sum.offset; }
   static size_t weighted_sum_index(const StcUnit& u, int64_t pairing) {
-    return activation_sum_index(u) + 1 +
-           static_cast<size_t>(pairing) * (static_cast<size_t>(u.layer.patch) + triangle(u.layer.patch));
+    return u.offset + u.sums.pairings.at({pairing}) + u.sums.weighted_sum.offset;
   }
   static size_t weighted_products_index(const StcUnit& u, int64_t pairing) {
-    return weighted_sum_index(u, pairing) + static_cast<size_t>(u.layer.patch);
+    return u.offset + u.sums.pairings.at({pairing}) + u.sums.weighted_products.offset;
   }
 
  private:
@@ -85,8 +92,12 @@ class StcAccumulator {
   const ExactBuffer& buffer() const { return buffer_; }
 
  private:
+  // The row-major indices of the upper triangle (i <= j) of a patch x patch matrix, made once.
+  const torch::Tensor& upper_triangle(int64_t patch, torch::Device device);
+
   StcLayout layout_;
   ExactBuffer buffer_;
+  std::map<int64_t, torch::Tensor> upper_triangles_;  // per patch P: the T row-major indices of i <= j
 };
 
 }  // namespace wna
