@@ -8,6 +8,7 @@
 
 #include <ATen/ops/arange.h>
 #include <ATen/ops/stack.h>
+#include <ATen/ops/triu_indices.h>
 
 #include "wna/accum/fixed_point_rows.hpp"
 
@@ -134,6 +135,24 @@ void ExactBuffer::add_rows_at(const std::vector<ScatteredRows>& adds) {
       add_fixed_point_rows(limb + 2 * add.offsets[i], add.rows + static_cast<size_t>(i) * add.m, add.m, weight * kFixedPointScale,
                   add.squared);
     }
+}
+
+void ExactBuffer::add_upper_triangle(size_t offset, const torch::Tensor& matrix) {
+  const int64_t p = matrix.size(0);
+  if (matrix.dim() != 2 || matrix.size(1) != p)
+    throw std::invalid_argument("ExactBuffer::add_upper_triangle: the matrix is not square");
+  const auto square = matrix.to(torch::kFloat32).contiguous();
+  if (kernels_ == ExactKernels::tensor_ops) {
+    const auto rows_and_columns = at::triu_indices(p, p, 0, square.options().dtype(torch::kInt64));
+    add_values(offset, square.view({-1}).index_select(0, rows_and_columns[0] * p + rows_and_columns[1]));
+    return;
+  }
+  const float* values = square.data_ptr<float>();
+  int64_t* limb = limbs() + 2 * offset;
+  for (int64_t i = 0; i < p; ++i) {
+    add_fixed_point_rows(limb, values + i * p + i, static_cast<size_t>(p - i), kFixedPointScale, false);
+    limb += 2 * (p - i);
+  }
 }
 
 void ExactBuffer::normalize() {

@@ -237,6 +237,7 @@ TEST(ExactSum, TensorOperationsGiveTheLimbsOfTheLoops) {
     buffer->add_values(3, chunk.narrow(0, 0, 64), 0.3337);
     buffer->add_rows_at({{offsets, rows}, {offsets + 1, rows, weights}, {offsets + 2, rows, {}, true},
                          {offsets, rows, weights, true}});
+    buffer->add_upper_triangle(0, rows.narrow(1, 0, 6).narrow(0, 0, 6));
   }
   EXPECT_EQ(limbs(tensor_ops), limbs(loops)) << "before normalisation";
   loops.normalize();
@@ -259,6 +260,8 @@ TEST(ExactSum, TensorOperationsGiveTheLimbsOfTheLoops) {
       one_by_one.add(at + 2, v * v);
       if (weight != 0) one_by_one.add(at, v * v * weight);
     }
+  for (int64_t i = 0, at = 0; i < 6; ++i)
+    for (int64_t j = i; j < 6; ++j) one_by_one.add(static_cast<size_t>(at++), r[i][j]);
   one_by_one.normalize();
   EXPECT_EQ(limbs(one_by_one), limbs(loops));
 }

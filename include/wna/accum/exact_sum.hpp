@@ -87,6 +87,9 @@ class ExactBuffer {
   void add_values(size_t offset, const torch::Tensor& values, double weight = 1.0);
   // Every sample's rows of every entry of `adds` (all with the same n), sample by sample.
   void add_rows_at(const std::vector<ScatteredRows>& adds);
+  // The upper triangle (i <= j) of a square float32 matrix, row by row, into the
+  // p (p + 1) / 2 sums from `offset`.
+  void add_upper_triangle(size_t offset, const torch::Tensor& matrix);
 
   // Moves carries from low to high limbs so every low limb is in [0, 2^32).
   void normalize();

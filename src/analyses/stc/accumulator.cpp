@@ -3,8 +3,6 @@
 
 #include <utility>
 
-#include <ATen/ops/triu_indices.h>
-
 #include "wna/accum/chunk_sums.hpp"
 
 namespace wna {
@@ -44,15 +42,6 @@ std::vector<std::string> StcLayout::layer_names() const {
 
 StcAccumulator::StcAccumulator(StcLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {}
 
-const torch::Tensor& StcAccumulator::upper_triangle(int64_t patch, torch::Device device) {
-  auto& indices = upper_triangles_[patch];
-  if (!indices.defined()) {
-    const auto rows_and_columns = at::triu_indices(patch, patch, 0, torch::dtype(torch::kInt64).device(device));
-    indices = rows_and_columns[0] * patch + rows_and_columns[1];  // row by row, as the record stores them
-  }
-  return indices;
-}
-
 void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
   if (layout_.empty()) return;
   const int64_t n = stimuli.size(0);
@@ -71,9 +60,8 @@ void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activa
       stimulus_products = torch::mm(x.t(), x).contiguous();
     }
     const auto a = unit_activation(unit, activations.at(layer.name));
-    const auto& upper = upper_triangle(layer.patch, x.device());
     auto add_upper_triangle = [&](size_t index, const torch::Tensor& matrix) {
-      buffer_.add_values(index, checked_chunk_sums(matrix, layer.name).reshape({-1}).index_select(0, upper));
+      buffer_.add_upper_triangle(index, checked_chunk_sums(matrix, layer.name));
     };
     buffer_.add_values(StcLayout::stimulus_sum_index(unit), checked_chunk_sums(stimulus_sum, layer.name));
     add_upper_triangle(StcLayout::stimulus_products_index(unit), stimulus_products);

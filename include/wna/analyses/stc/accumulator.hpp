@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include <torch/types.h>
@@ -92,12 +91,8 @@ class StcAccumulator {
   const ExactBuffer& buffer() const { return buffer_; }
 
  private:
-  // The row-major indices of the upper triangle (i <= j) of a patch x patch matrix, made once.
-  const torch::Tensor& upper_triangle(int64_t patch, torch::Device device);
-
   StcLayout layout_;
   ExactBuffer buffer_;
-  std::map<int64_t, torch::Tensor> upper_triangles_;  // per patch P: the T row-major indices of i <= j
 };
 
 }  // namespace wna
