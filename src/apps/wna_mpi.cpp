@@ -38,6 +38,7 @@
 #include "wna/engine/noise_pipeline.hpp"
 #include "wna/engine/resumable_run.hpp"
 #include "wna/engine/run_config.hpp"
+#include "wna/models/layer_table.hpp"
 #include "wna/models/model_file.hpp"
 #include "wna/reduce/reducer.hpp"
 #include "wna/version.hpp"
@@ -49,7 +50,7 @@ using Clock = std::chrono::steady_clock;
 struct CommandLine {
   std::string config_path;
   std::vector<std::string> overrides;
-  bool dry_run = false, print_template = false, print_markdown = false, print_version = false;
+  bool dry_run = false, list_layers = false, print_template = false, print_markdown = false, print_version = false;
 };
 
 // Everything a run needs, prepared (and validated) identically on every rank.
@@ -93,12 +94,13 @@ auto load_for_key(const std::string& key, const std::string& value, Load&& load)
 }
 
 // Heap-held, since the analyses keep references to its config, settings and context.
-std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
-  auto prepared = std::make_unique<Prepared>();
-  Prepared& p = *prepared;
+// The config, its settings and the model (hashed, pinned, loaded, its outputs checked).
+// With `check_outputs`, run.output and run.checkpoint are checked to be writable first.
+void load_config_and_model(const CommandLine& command_line, Prepared& p, bool check_outputs) {
   p.config = wna::resolve_config(wna::run_schema(), command_line.config_path, command_line.overrides);
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;
+  if (check_outputs) wna::check_run_outputs(s);
   // The model file is code for LibTorch: its hash is known (and checked against a pin) before
   // anything reads it.
   p.model_sha256 = load_for_key("model.file", s.model_file, [&] { return wna::sha256_of_file(s.model_file); });
@@ -109,19 +111,28 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   if (s.model_format == "wna") {
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_model(s.model_file); });
   } else {
-    const wna::ImageSet reference = load_for_key("data.data_dir", s.data_dir, [&] {
-      return wna::load_dataset(s.torchscript_dataset, "test", s.data_dir);
-    });
-    wna::ModelSpec spec;
-    spec.architecture = "torchscript";
-    spec.dataset = s.torchscript_dataset;
-    spec.channels = reference.channels();
-    spec.height = reference.height();
-    spec.width = reference.width();
-    spec.class_names = reference.class_names;
+    wna::ModelSpec dataset;  // model.input_shape unset: the dataset's shape and classes
+    if (s.input_shape.empty()) {
+      const wna::ImageSet reference = load_for_key("data.data_dir", s.data_dir, [&] {
+        return wna::load_dataset(s.torchscript_dataset, "test", s.data_dir);
+      });
+      dataset.dataset = s.torchscript_dataset;
+      dataset.channels = reference.channels();
+      dataset.height = reference.height();
+      dataset.width = reference.width();
+      dataset.class_names = reference.class_names;
+    }
+    const wna::ModelSpec spec = wna::torchscript_spec(s, dataset);
     p.network = load_for_key("model.file", s.model_file, [&] { return wna::load_torchscript(s.model_file, spec); });
   }
   load_for_key("model.file", s.model_file, [&] { wna::check_model_outputs(*p.network); });
+}
+
+std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
+  auto prepared = std::make_unique<Prepared>();
+  Prepared& p = *prepared;
+  load_config_and_model(command_line, p, /*check_outputs=*/true);
+  auto& s = p.settings;
   const auto& spec = p.network->spec();
   torch::Tensor signals, signal_labels;
   std::vector<std::pair<std::string, std::string>> file_roles{{"run.output", s.output},
@@ -149,8 +160,9 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
     return wna::load_torchscript(model_file, network->spec());
   }});
   p.analyses = wna::make_analyses(*p.context);
-  if (std::any_of(p.analyses.begin(), p.analyses.end(), [](const auto& a) { return !a->probed_layers().empty(); }))
-    load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(); });
+  const auto probed_layers = wna::probed_layers_of(p.analysis_list());
+  if (!probed_layers.empty())
+    load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(probed_layers); });
   p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
   if (!s.checkpoint.empty()) {
     if (std::filesystem::exists(s.checkpoint)) {
@@ -302,6 +314,13 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   }
   if (command_line.config_path.empty()) throw wna::UsageError("no config file given (see --help)");
 
+  if (command_line.list_layers) {  // on rank 0 alone; nothing is written
+    if (!root) return wna::kExitOk;
+    Prepared p;
+    load_config_and_model(command_line, p, /*check_outputs=*/false);
+    std::cout << wna::layer_table(*p.network);
+    return wna::kExitOk;
+  }
   const std::string start_time = now_iso8601(mpi.comm());
   const std::unique_ptr<Prepared> p = prepare_everywhere(command_line, mpi);
   if (command_line.dry_run) {
@@ -458,6 +477,9 @@ int main(int argc, char** argv) {
   app.add_option("config", command_line.config_path, "run configuration (INI)");
   app.add_option("--set", command_line.overrides, "override a key: section.key=value (repeatable)");
   app.add_flag("--dry-run", command_line.dry_run, "print the resolved config, plan and estimate; compute nothing");
+  app.add_flag("--list-layers", command_line.list_layers,
+               "print the model's layers (names for sta.layers, stc.units, activations.layers), their output shapes "
+               "and receptive fields; compute nothing");
   app.add_flag("--print-template", command_line.print_template, "print a commented config with every key");
   app.add_flag("--print-config-markdown", command_line.print_markdown, "print the key reference as Markdown");
   app.add_flag("--version", command_line.print_version, "print versions and exit");

@@ -63,6 +63,14 @@ std::vector<ExactBuffer*> NoisePipeline::buffers() const {
   return buffers;
 }
 
+std::vector<std::string> probed_layers_of(const std::vector<Analysis*>& analyses) {
+  std::vector<std::string> layers;
+  for (const Analysis* analysis : analyses)
+    for (const auto& name : analysis->probed_layers())
+      if (std::find(layers.begin(), layers.end(), name) == layers.end()) layers.push_back(name);
+  return layers;
+}
+
 void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
                         const std::function<void(double)>& on_progress) {
   const Chunks chunks(blocks, settings_.block_size, settings_.forward_batch);
@@ -71,11 +79,7 @@ void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
   network_.module().eval();
   const ModelSpec& spec = network_.spec();
   const int64_t pixels = spec.channels * spec.height * spec.width;
-  std::vector<std::string> probed_layers;
-  for (const Analysis* analysis : analyses_)
-    for (const auto& name : analysis->probed_layers())
-      if (std::find(probed_layers.begin(), probed_layers.end(), name) == probed_layers.end())
-        probed_layers.push_back(name);
+  const std::vector<std::string> probed_layers = probed_layers_of(analyses_);
   const size_t probe_gamma = probed_layers.empty() ? settings_.gammas.size()
                                                    : static_cast<size_t>(probe_gamma_index(settings_.gammas));
 

@@ -1,7 +1,13 @@
 // The keys of wna_mpi's INI file, their defaults and valid ranges, and their typed form.
 #include "wna/engine/run_config.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
@@ -74,6 +80,24 @@ const KeyTable<RunSettings>& engine_keys() {
            .help = "for TorchScript models: the image set giving input shape and class names",
            .choices = {"mnist", "fashion-mnist", "cifar10"}},
           [](S& s) -> std::string& { return s.torchscript_dataset; });
+    t.add({.section = "model", .key = "input_shape", .type = KeyType::RealList, .default_value = "",
+           .help = "for TorchScript models: C, H, W of one input image (pixels in [0, 1] before "
+                   "model.normalize_*); empty: model.dataset's images; needs model.classes or model.class_names"},
+          [](S& s) -> std::vector<double>& { return s.input_shape; });
+    t.add({.section = "model", .key = "classes", .type = KeyType::Integer, .default_value = "0",
+           .help = "for TorchScript models with model.input_shape: the number of classes (0: as many as "
+                   "model.class_names)", .min = 0, .max = 1e6},
+          [](S& s) -> int64_t& { return s.classes; });
+    t.add({.section = "model", .key = "class_names", .type = KeyType::TextList, .default_value = "",
+           .help = "for TorchScript models with model.input_shape: the classes' names, in logit order (empty: "
+                   "0, 1, ...)"},
+          [](S& s) -> std::vector<std::string>& { return s.class_names; });
+    t.add({.section = "model", .key = "normalize_mean", .type = KeyType::RealList, .default_value = "0",
+           .help = "for TorchScript models: the module gets (x - mean) / std, one value or one per channel"},
+          [](S& s) -> std::vector<double>& { return s.normalize_mean; });
+    t.add({.section = "model", .key = "normalize_std", .type = KeyType::RealList, .default_value = "1",
+           .help = "for TorchScript models: see model.normalize_mean (each value > 0)"},
+          [](S& s) -> std::vector<double>& { return s.normalize_std; });
     t.add({.section = "data", .key = "data_dir", .type = KeyType::Text, .default_value = "data",
            .help = "directory prepared by scripts/fetch_data.sh (test images for gamma > 0; their bytes enter "
                    "the checkpoint fingerprint)",
@@ -104,6 +128,32 @@ const KeyTable<RunSettings>& engine_keys() {
 
 ConfigSchema engine_schema() { return engine_keys().schema(); }
 
+ModelSpec torchscript_spec(const RunSettings& s, const ModelSpec& dataset) {
+  ModelSpec spec = dataset;
+  spec.architecture = "torchscript";
+  if (!s.input_shape.empty()) {
+    spec.dataset = s.torchscript_dataset;  // images for gamma > 0 and microstimulation only
+    spec.channels = static_cast<int64_t>(s.input_shape[0]);
+    spec.height = static_cast<int64_t>(s.input_shape[1]);
+    spec.width = static_cast<int64_t>(s.input_shape[2]);
+    spec.class_names = s.class_names;
+    for (int64_t c = static_cast<int64_t>(spec.class_names.size()); c < s.classes; ++c)
+      spec.class_names.push_back(std::to_string(c));
+  }
+  for (const auto& [key, values] : {std::pair{"normalize_mean", s.normalize_mean}, {"normalize_std", s.normalize_std}})
+    if (values.size() != 1 && static_cast<int64_t>(values.size()) != spec.channels)
+      throw UsageError(fmt::format("model.{} = '{}': give one value, or one per input channel ({})", key,
+                                   fmt::join(values, ", "), spec.channels));
+  auto per_channel = [&](const std::vector<double>& values) {
+    return values.size() == 1 ? std::vector<double>(static_cast<size_t>(spec.channels), values[0]) : values;
+  };
+  spec.norm_mean = s.normalize_mean[0];
+  spec.norm_std = s.normalize_std[0];
+  spec.channel_norm_mean = per_channel(s.normalize_mean);
+  spec.channel_norm_std = per_channel(s.normalize_std);
+  return spec;
+}
+
 RunSettings default_run_settings() {
   RunSettings s = engine_keys().defaults();
   s.noise.seed = s.seed;
@@ -115,6 +165,39 @@ int64_t probe_gamma_index(const std::vector<double>& gammas) {
     if (gammas[g] == 0.0) return static_cast<int64_t>(g);
   return 0;
 }
+
+namespace {
+
+// The TorchScript model keys: a shape of three positive integers, a class count that agrees
+// with the names, a normalisation of one value or one per channel with std > 0.
+void check_model_keys(const RunSettings& s) {
+  const std::string shape = fmt::format("{}", fmt::join(s.input_shape, ", "));
+  if (!s.input_shape.empty()) {
+    if (s.input_shape.size() != 3 || std::any_of(s.input_shape.begin(), s.input_shape.end(), [](double v) {
+          return !(v >= 1 && v <= 65536 && v == std::floor(v));
+        }))
+      throw UsageError(fmt::format("model.input_shape = '{}': expected three positive integers C, H, W", shape));
+    if (s.classes == 0 && s.class_names.empty())
+      throw UsageError(fmt::format("model.input_shape = '{}': give model.classes or model.class_names too", shape));
+    if (s.classes != 0 && !s.class_names.empty() && static_cast<size_t>(s.classes) != s.class_names.size())
+      throw UsageError(fmt::format("model.classes = {}: model.class_names lists {} names", s.classes,
+                                   s.class_names.size()));
+    if ((s.classes == 1) || (s.class_names.size() == 1))
+      throw UsageError("model.classes: a classifier needs at least 2 classes");
+  } else if (s.classes != 0 || !s.class_names.empty()) {
+    throw UsageError("model.classes / model.class_names: need model.input_shape (else the dataset gives them)");
+  }
+  const auto channels = s.input_shape.empty() ? 0 : static_cast<size_t>(s.input_shape[0]);
+  for (const auto& [key, values] : {std::pair{"normalize_mean", s.normalize_mean}, {"normalize_std", s.normalize_std}}) {
+    if (values.empty() || (channels > 0 && values.size() != 1 && values.size() != channels))
+      throw UsageError(fmt::format("model.{} = '{}': give one value, or one per input channel{}", key,
+                                   fmt::join(values, ", "), channels > 0 ? fmt::format(" ({})", channels) : ""));
+  }
+  if (std::any_of(s.normalize_std.begin(), s.normalize_std.end(), [](double v) { return !(v > 0); }))
+    throw UsageError(fmt::format("model.normalize_std = '{}': every value must be > 0", fmt::join(s.normalize_std, ", ")));
+}
+
+}  // namespace
 
 RunSettings run_settings(const Config& config) {
   RunSettings s = engine_keys().read(config);
@@ -133,10 +216,14 @@ RunSettings run_settings(const Config& config) {
       (s.model_sha256.size() != 64 || s.model_sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
     throw UsageError(fmt::format("model.sha256 = '{}': expected 64 hex digits, as sha256sum prints them",
                                  s.model_sha256));
+  check_model_keys(s);
+  return s;
+}
+
+void check_run_outputs(const RunSettings& s) {
   check_output_path("run.output", s.output, s.overwrite, "set run.overwrite = true");
   // An existing checkpoint is the run's own, resumed and then replaced.
   if (!s.checkpoint.empty()) check_output_path("run.checkpoint", s.checkpoint, true, "");
-  return s;
 }
 
 }  // namespace wna

@@ -8,6 +8,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include "wna/core/error.hpp"
+#include "wna/models/receptive_field.hpp"
 
 namespace wna {
 
@@ -28,6 +29,8 @@ void Network::check_layer_names(const std::string& key, const std::vector<std::s
       throw UsageError(fmt::format("{}: '{}' is listed twice", key, *name));
   }
 }
+
+ReceptiveField Network::receptive_field(const std::string& layer) { return wna::receptive_field(layers(), layer); }
 
 int64_t count_parameters(Network& network) {
   int64_t total = 0;

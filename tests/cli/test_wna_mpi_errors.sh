@@ -104,17 +104,17 @@ class Scores(torch.nn.Module):
         self.fc = torch.nn.Linear(784, classes)
     def forward(self, x):
         return self.fc(x.flatten(1))
-class Residual(Scores):
+class Reused(Scores):
     def __init__(self):
         super().__init__(784)
+        self.relu = torch.nn.ReLU()
         self.out = torch.nn.Linear(784, 10)
     def forward(self, x):
-        x = x.flatten(1)
-        return self.out(torch.relu(self.fc(x)) + x)
+        return self.out(self.relu(self.fc(self.relu(x.flatten(1)))))
 nan = Scores(10)
 with torch.no_grad():
     nan.fc.bias[2] = float("inf") - float("inf")
-for name, module in [("seven", Scores(7)), ("nan", nan), ("residual", Residual())]:
+for name, module in [("seven", Scores(7)), ("nan", nan), ("reused", Reused())]:
     torch.jit.script(module).save(sys.argv[1] + "/" + name + ".pt")
 PYTHON
   /usr/bin/python3 "$SCRATCH/bad_models/make.py" "$SCRATCH/bad_models"
@@ -123,8 +123,9 @@ PYTHON
     -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/seven.pt"
   expect_usage_error "model.file = '$SCRATCH/bad_models/nan.pt'" "NaN or infinite scores" \
     -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/nan.pt"
-  expect_usage_error "cannot probe its layers exactly" \
-    -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/residual.pt" --set sta.layers=fc
+  # A module forward calls twice has no one output to probe: not a layer.
+  expect_usage_error "sta.layers: 'relu' is not a layer" "valid: normalize, fc, out" \
+    -- "$WNA_MPI" "$BASE" "${ts[@]}" --set "model.file=$SCRATCH/bad_models/reused.pt" --set sta.layers=relu
   rm -rf "$SCRATCH/bad_models"
 }
 

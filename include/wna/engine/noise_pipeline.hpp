@@ -20,6 +20,9 @@
 
 namespace wna {
 
+// The layers probed for `analyses` (in registry order): each one's probed_layers(), once each.
+std::vector<std::string> probed_layers_of(const std::vector<Analysis*>& analyses);
+
 class NoisePipeline {
  public:
   // `analyses`: the run's analyses in registry order; those whose make_worker() is null take no

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wna/config/config.hpp"
+#include "wna/models/network.hpp"
 #include "wna/noise/noise.hpp"
 
 namespace wna {
@@ -35,6 +36,12 @@ struct RunSettings {
   std::string model_sha256;     // "" or the 64 hex digits the model file must hash to
   std::string model_format;     // "wna" or "torchscript"
   std::string torchscript_dataset;
+  // TorchScript models given by keys instead of a dataset (empty input_shape: from the dataset)
+  std::vector<double> input_shape;          // C, H, W
+  int64_t classes;                          // 0: from class_names
+  std::vector<std::string> class_names;     // empty: "0", "1", ...
+  std::vector<double> normalize_mean;       // one value, or one per channel
+  std::vector<double> normalize_std;
   // [data]
   std::string data_dir;
   // [noise]
@@ -45,12 +52,21 @@ struct RunSettings {
   int64_t blocks() const { return (samples + block_size - 1) / block_size; }
 };
 
+// The spec of a TorchScript model: from model.input_shape and model.classes / class_names where
+// given, else `dataset`'s (its test images' shape and class names); the normalisation from
+// model.normalize_mean / normalize_std. Throws wna::UsageError where their length does not fit.
+ModelSpec torchscript_spec(const RunSettings& settings, const ModelSpec& dataset);
+
 // Every engine key at its default.
 RunSettings default_run_settings();
 
-// Typed settings from a validated config; checks the cross-key rules (output not existing
-// unless overwrite, output directory writable, model file present) and throws wna::UsageError.
+// Typed settings from a validated config; checks the cross-key rules (block and batch sizes,
+// the model keys) and throws wna::UsageError.
 RunSettings run_settings(const Config& config);
+
+// Checks that run.output can be written (absent unless run.overwrite, its directory writable)
+// and so can run.checkpoint; throws wna::UsageError naming the key.
+void check_run_outputs(const RunSettings& settings);
 
 // The gamma index of the probed forward pass (the unit analyses: STA, STC, activation maps):
 // the first gamma value equal to 0 if there is one (pure noise), else the first gamma value.

@@ -20,6 +20,7 @@ struct ModelSpec {
   int64_t channels = 1, height = 28, width = 28;
   std::vector<std::string> class_names;   // K entries
   double norm_mean = 0.0, norm_std = 1.0; // input x in [0,1] is fed as (x - mean) / std
+  std::vector<double> channel_norm_mean, channel_norm_std;  // TorchScript models: per channel (C each)
   uint64_t seed = 0;
   double test_accuracy = -1.0;            // < 0: not evaluated
 
@@ -35,6 +36,15 @@ struct LayerInfo {
 };
 
 using Activations = std::map<std::string, torch::Tensor>;
+
+// Unit (y, x) of a spatial layer's output sees input rows start + y * jump ... start + y * jump +
+// size - 1, and the same columns. start <= 0: a negative start means the field reaches into
+// the zero padding of the input.
+struct ReceptiveField {
+  int64_t size = 1;
+  int64_t jump = 1;
+  int64_t start = 0;
+};
 
 class Network {
  public:
@@ -56,13 +66,20 @@ class Network {
                                             const std::vector<std::string>& probe_layers,
                                             Activations& activations) = 0;
 
+  // The receptive field of the output units of spatial layer `layer` (n x C x H' x W'
+  // outputs), in input pixels: by default from the geometry of the layer chain up to it
+  // (models/receptive_field); throws wna::Error where it has none.
+  virtual ReceptiveField receptive_field(const std::string& layer);
+  // How receptive_field() knows: "geometry" or "measured" (recorded in archives).
+  virtual std::string receptive_field_source() const { return "geometry"; }
+
   // The underlying module (parameters, train()/eval(), named submodules).
   virtual torch::nn::Module& module() = 0;
 
-  // Throws wna::Error unless forward_with_probes computes exactly what forward computes (true
-  // by construction for the zoo; checked once on noise for a TorchScript module, also by its
-  // first probed forward).
-  virtual void check_probes_are_exact() {}
+  // Throws wna::Error unless forward_with_probes(x, layers, ...) computes exactly what forward
+  // computes (true by construction for the zoo; checked on noise for a TorchScript module, once
+  // per set of probed layers, also by its first probed forward).
+  virtual void check_probes_are_exact(const std::vector<std::string>& /*layers*/) {}
 
   // The one check of a list of layer names given under config key `key`: throws UsageError
   // "<key>: '<name>' is not a layer of model '<architecture>' (valid: <layers><also_valid>)",

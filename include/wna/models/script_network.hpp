@@ -1,10 +1,11 @@
-// A user's TorchScript module as a Network: the input normalisation, then the module. Its
-// layers are the module's direct children, which can be probed when forward applies them in
-// order: check_probes_are_exact() requires the chain of children to give forward's output
-// bit for bit on noise (a skip connection or a functional step in forward fails it).
+// A user's TorchScript module (traced or scripted) as a Network: the input normalisation, then
+// the module. Its layers are its submodules by dotted path (`features.0`, `layer1.0.conv1`)
+// wherever forward calls them once: a copy of forward's graph also returns their outputs
+// (models/graph_probes), and check_probes_are_exact() requires its output to be forward's bit
+// for bit on noise. Receptive fields are measured (models/receptive_field).
 #pragma once
 
-#include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -31,19 +32,26 @@ class ScriptNetwork : public Network {
   // A torch::nn::Module view sharing the script's parameters and buffers; train()/eval()
   // on it switch the script's mode too.
   torch::nn::Module& module() override { return *parameters_; }
-  void check_probes_are_exact() override;
+  void check_probes_are_exact(const std::vector<std::string>& layers) override;
+  ReceptiveField receptive_field(const std::string& layer) override;
+  std::string receptive_field_source() const override { return "measured"; }
 
  private:
-  torch::Tensor forward_children(const torch::Tensor& normalized,
-                                 const std::set<std::string>& probed, Activations& activations);
+  // The name of the method returning forward's output and those of `layers` (made and checked
+  // once per sorted set).
+  const std::string& probed_method(const std::vector<std::string>& layers);
+
+  // x in [0, 1] as the module takes it: (x - mean) / std, per channel where the spec says so.
+  torch::Tensor normalized(const torch::Tensor& x);
 
   torch::jit::Module script_;
   Normalize normalize_;
+  torch::Tensor channel_mean_, channel_std_;  // 1 x C x 1 x 1 where the channels' values differ
   std::shared_ptr<torch::nn::Module> parameters_;
   std::vector<LayerInfo> layers_;
   std::string source_;
-  std::atomic<bool> probes_checked_{false};
-  std::mutex check_mutex_;
+  std::map<std::vector<std::string>, std::string> probed_methods_;
+  std::mutex probed_methods_mutex_;
 };
 
 }  // namespace wna

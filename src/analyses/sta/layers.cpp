@@ -69,7 +69,8 @@ StaLayout resolve_sta_layout(Network& network, const StaSettings& settings, cons
       layer.map_height = output.size(2);
       layer.map_width = output.size(3);
       try {
-        layer.field = receptive_field(layers, name);
+        layer.field = network.receptive_field(name);
+        layer.field_source = network.receptive_field_source();
       } catch (const Error& e) {
         throw UsageError(fmt::format("{}: {}", key, e.what()));
       }

@@ -1,0 +1,32 @@
+// Probing any submodule of a TorchScript module (traced or scripted) without changing what
+// forward computes. Its forward graph calls submodules with prim::CallMethod nodes on values
+// reached from `self` by prim::GetAttr chains: a call's dotted path (`layer1.0.conv1`) is that
+// chain. A copy of the graph, with the calls on the way to the probed ones inlined (so nested
+// calls surface), returns forward's output followed by the probed calls' outputs: the same
+// operations in the same order, so the output is forward's bit for bit.
+//
+// A submodule can be probed where forward calls it exactly once, outside loops and
+// conditions, and the call returns one tensor.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/csrc/jit/api/module.h>
+
+namespace wna {
+
+// The submodule at a dotted path (`layer1.0.conv1`); "" is `root` itself.
+torch::jit::Module submodule_at(const torch::jit::Module& root, const std::string& path);
+
+// Every submodule that can be probed, by dotted path, in the order forward makes their outputs
+// (a block's last layer and the block itself together).
+std::vector<std::string> probeable_submodules(const torch::jit::Module& module);
+
+// Adds to `module` a method that runs forward on one tensor and returns the tuple (forward's
+// output, the output of the call of each of `paths`); returns the method's name. Throws
+// wna::Error naming the first path that cannot be probed and why (no such submodule, called
+// several times or never, inside a loop or condition, not returning a tensor).
+std::string add_probed_forward(torch::jit::Module& module, const std::vector<std::string>& paths);
+
+}  // namespace wna
