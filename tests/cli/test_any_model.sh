@@ -4,7 +4,8 @@
 #     model.classes runs with no data directory at all (pure noise);
 #   - --list-layers names its nested layers with output shapes and measured receptive fields;
 #   - its traced and scripted exports give the same archive (STA of nested layers, activation
-#     maps of a residual stage), on 1 rank and on 2;
+#     maps of a residual stage), on 1 rank and on 2; without probes the classification images
+#     are the same bits;
 #   - the STA of a planted nested convolution (features.0.conv) gives back its filters under
 #     Gaussian noise (correlation >= 0.99, from the archive's filter_correlation and recomputed);
 #   - a module that forward calls twice, and bad model keys, are usage errors naming the key.
@@ -59,6 +60,14 @@ echo "ok: --list-layers names nested layers with shapes and measured receptive f
 "$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/compare_archives.py" "$SCRATCH/traced.h5" "$SCRATCH/scripted.h5" \
   >"$CAPTURE/compare" 2>&1 || fail "traced (1 rank) and scripted (2 ranks) archives differ: $(cat "$CAPTURE/compare")"
 echo "ok: no data directory; traced on 1 rank and scripted on 2 ranks: $(cat "$CAPTURE/compare")"
+
+# The probes change nothing of what forward computes: the classification images without any
+# probed layer are bitwise those of the probed run.
+"$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/unprobed.h5" --set sta.layers= --set activations.layers= \
+  >"$CAPTURE/unprobed.log" 2>&1 || fail "the unprobed run failed: $(cat "$CAPTURE/unprobed.log")"
+"$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/compare_archives.py" --allow-new "$SCRATCH/unprobed.h5" "$SCRATCH/traced.h5" \
+  >"$CAPTURE/compare" 2>&1 || fail "probing changed the classification images: $(cat "$CAPTURE/compare")"
+echo "ok: with and without probes: $(cat "$CAPTURE/compare")"
 
 "$PYTHON" - "$SCRATCH/traced.h5" <<'PY'
 import sys
