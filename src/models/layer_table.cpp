@@ -17,9 +17,9 @@ std::string layer_table(Network& network) {
                                 outputs);
   }
   std::string table = fmt::format(
-      "model: {} ({}), input {} x {} x {}, {} classes\n\n"
+      "model: {}, input {} x {} x {}, {} classes\n\n"
       "| layer | kind | output (one image) | receptive field: size, jump, start (input pixels) |\n|---|---|---|---|\n",
-      spec.architecture, spec.dataset.empty() ? "no dataset" : spec.dataset, spec.channels, spec.height, spec.width,
+      spec.architecture, spec.channels, spec.height, spec.width,
       spec.num_classes());
   for (const LayerInfo& layer : layers) {
     const auto shape = outputs.at(layer.name).sizes().slice(1);
@@ -27,7 +27,7 @@ std::string layer_table(Network& network) {
     if (shape.size() == 3) {
       try {
         const ReceptiveField f = network.receptive_field(layer.name);
-        field = fmt::format("{}, {}, {} ({})", f.size, f.jump, f.start, network.receptive_field_source());
+        field = fmt::format("{}, {}, {} ({})", f.size, f.jump, f.start, f.source);
       } catch (const std::exception& e) {
         field = "none: " + std::string(e.what());
       }

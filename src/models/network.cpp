@@ -32,6 +32,13 @@ void Network::check_layer_names(const std::string& key, const std::vector<std::s
 
 ReceptiveField Network::receptive_field(const std::string& layer) { return wna::receptive_field(layers(), layer); }
 
+std::optional<std::string> Network::relu_after(const std::string& layer) const {
+  const auto all = layers();
+  const auto found = std::find_if(all.begin(), all.end(), [&](const LayerInfo& info) { return info.name == layer; });
+  if (found == all.end() || found + 1 == all.end() || (found + 1)->kind != "relu") return std::nullopt;
+  return (found + 1)->name;
+}
+
 int64_t count_parameters(Network& network) {
   int64_t total = 0;
   for (const auto& parameter : network.module().parameters()) total += parameter.numel();

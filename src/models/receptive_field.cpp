@@ -50,7 +50,7 @@ std::optional<ReceptiveField> fit_windows(const std::vector<Support>& supports, 
           const int64_t last = std::min<int64_t>(extent - 1, start + p * jump + size - 1);
           fits = supports[static_cast<size_t>(p)].first == first && supports[static_cast<size_t>(p)].last == last;
         }
-        if (fits) return ReceptiveField{size, jump, start};
+        if (fits) return ReceptiveField{size, jump, start, "measured"};
       }
   return std::nullopt;
 }

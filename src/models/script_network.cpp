@@ -10,8 +10,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
-#include <torch/csrc/jit/ir/constants.h>
-#include <torch/csrc/jit/ir/ir.h>
 #include <torch/utils.h>
 
 #include "wna/core/error.hpp"
@@ -46,99 +44,6 @@ class ScriptParametersImpl : public torch::nn::Module {
   torch::jit::Module script_;
 };
 
-// A square spatial setting stored as a scripted module's constant (an int or a tuple of
-// equal ints, as torch.nn's Conv2d and MaxPool2d declare them).
-std::optional<int64_t> square_constant(const torch::jit::Module& module, const std::string& name) {
-  const auto value = module.type()->findConstant(name);
-  if (!value) return std::nullopt;
-  if (value->isInt()) return value->toInt();
-  if (!value->isTuple()) return std::nullopt;
-  const auto& elements = value->toTupleRef().elements();
-  if (elements.empty() || !elements[0].isInt()) return std::nullopt;
-  for (const auto& element : elements) {
-    if (!element.isInt() || element.toInt() != elements[0].toInt()) return std::nullopt;
-  }
-  return elements[0].toInt();
-}
-
-// An int, or a list of equal ints, given as constants in a graph (a traced module keeps its
-// convolution's and pooling's settings that way).
-std::optional<int64_t> square_graph_constant(torch::jit::Value* value) {
-  torch::jit::Node* node = value->node();
-  if (node->kind() == c10::prim::ListConstruct) {
-    std::optional<int64_t> first;
-    for (torch::jit::Value* element : node->inputs()) {
-      const auto v = torch::jit::toIValue(element);
-      if (!v || !v->isInt() || (first && *first != v->toInt())) return std::nullopt;
-      first = v->toInt();
-    }
-    return first;
-  }
-  const auto v = torch::jit::toIValue(value);
-  if (!v) return std::nullopt;
-  if (v->isInt()) return v->toInt();
-  if (!v->isIntList() || v->toIntList().empty()) return std::nullopt;
-  const auto list = v->toIntVector();
-  return std::all_of(list.begin(), list.end(), [&](int64_t e) { return e == list[0]; }) ? std::optional(list[0])
-                                                                                          : std::nullopt;
-}
-
-// A traced Conv2d's or MaxPool2d's kernel, stride, padding and dilation, from the convolution
-// or pooling node of its forward graph.
-bool read_traced_geometry(const torch::jit::Module& child, LayerInfo& info) {
-  const auto graph = child.get_method("forward").graph();
-  for (torch::jit::Node* node : graph->nodes()) {
-    const std::string kind = node->kind().toQualString();
-    int64_t first = 0;  // index of the stride input
-    std::optional<int64_t> kernel;
-    if (kind == "aten::_convolution" || kind == "aten::conv2d") {
-      first = 3;
-      const auto weight = child.attr("weight").toTensor();
-      if (weight.dim() == 4 && weight.size(2) == weight.size(3)) kernel = weight.size(2);
-    } else if (kind == "aten::max_pool2d") {
-      first = 2;
-      kernel = square_graph_constant(node->input(1));
-    } else {
-      continue;
-    }
-    const auto stride = square_graph_constant(node->input(first));
-    const auto padding = square_graph_constant(node->input(first + 1));
-    const auto dilation = square_graph_constant(node->input(first + 2));
-    if (!kernel || !stride || !padding || !dilation) return false;
-    info.kernel = *kernel, info.stride = *stride, info.padding = *padding, info.dilation = *dilation;
-    return true;
-  }
-  return false;
-}
-
-// Kind (from the child's class name) and, for conv2d/maxpool2d, geometry (from a scripted
-// module's constants or a traced module's graph). A spatial layer whose geometry cannot be read
-// is reported as an opaque "module".
-LayerInfo describe_child(const std::string& name, const torch::jit::Module& child) {
-  LayerInfo info;
-  info.name = name;
-  info.kind = "module";
-  const std::string type = child.type()->name() ? child.type()->name()->name() : "";
-  if (type == "Linear") info.kind = "linear";
-  if (type == "ReLU") info.kind = "relu";
-  if (type == "Flatten") info.kind = "flatten";
-  if (type == "BatchNorm2d") info.kind = "batchnorm2d";
-  if (type == "Conv2d" || type == "MaxPool2d") {
-    const auto kernel = square_constant(child, "kernel_size");
-    const auto stride = square_constant(child, "stride");
-    const auto padding = square_constant(child, "padding");
-    const auto dilation = square_constant(child, "dilation");
-    bool known = kernel && stride && padding && dilation;
-    if (known) {
-      info.kernel = *kernel, info.stride = *stride, info.padding = *padding, info.dilation = *dilation;
-    } else {
-      known = read_traced_geometry(child, info);
-    }
-    if (known) info.kind = type == "Conv2d" ? "conv2d" : "maxpool2d";
-  }
-  return info;
-}
-
 }  // namespace
 
 ScriptNetwork::ScriptNetwork(torch::jit::Module script, ModelSpec spec, std::string source)
@@ -165,7 +70,7 @@ ScriptNetwork::ScriptNetwork(torch::jit::Module script, ModelSpec spec, std::str
                   "group; rename it before exporting the module");
     if (path == "normalize")
       throw Error(source_ + ": a submodule is named 'normalize', which wna reserves for the input normalisation");
-    layers_.push_back(describe_child(path, submodule_at(script_, path)));
+    layers_.push_back(describe_submodule(path, submodule_at(script_, path)));
   }
 }
 
@@ -236,6 +141,18 @@ void ScriptNetwork::check_probes_are_exact(const std::vector<std::string>& layer
   if (!probed.empty()) probed_method({probed.begin(), probed.end()});
 }
 
-ReceptiveField ScriptNetwork::receptive_field(const std::string& layer) { return measured_receptive_field(*this, layer); }
+std::optional<std::string> ScriptNetwork::relu_after(const std::string& layer) const {
+  for (const auto& consumer : submodules_called_on(script_, layer))
+    for (const LayerInfo& info : layers_)
+      if (info.name == consumer && info.kind == "relu") return consumer;
+  return std::nullopt;
+}
+
+ReceptiveField ScriptNetwork::receptive_field(const std::string& layer) {
+  check_layer_names("receptive field", {layer});
+  if (layer == "normalize") return ReceptiveField{};  // point-wise on the input
+  if (const auto field = graph_receptive_field(script_, layer)) return *field;
+  return measured_receptive_field(*this, layer);
+}
 
 }  // namespace wna

@@ -2,9 +2,9 @@
 # Any TorchScript model, end to end, with the example models of scripts/make_example_models.py:
 #   - a ResNet-style network (3 x 40 x 40, 7 classes) given by model.input_shape and
 #     model.classes runs with no data directory at all (pure noise);
-#   - --list-layers names its nested layers with output shapes and measured receptive fields;
-#   - its traced and scripted exports give the same archive (STA of nested layers, activation
-#     maps of a residual stage), on 1 rank and on 2; without probes the classification images
+#   - --list-layers names its nested layers with output shapes and receptive fields;
+#   - its traced and scripted exports give the same archive (STA and STC of nested layers,
+#     activation maps of a residual stage), on 1 rank and on 2; without probes the classification images
 #     are the same bits;
 #   - the STA of a planted nested convolution (features.0.conv) gives back its filters under
 #     Gaussian noise (correlation >= 0.99, from the archive's filter_correlation and recomputed);
@@ -42,15 +42,18 @@ layers = layer1.0.conv1, layer2.0.downsample.0, fc
 
 [activations]
 layers = layer1
+
+[stc]
+units = layer1.0.conv1:2
 INI
 
 "$WNA_MPI" "$CONFIG" --list-layers >"$CAPTURE/layers.md" 2>&1 || fail "--list-layers failed: $(cat "$CAPTURE/layers.md")"
-for row in "| layer1.0.conv1 | conv2d | 8 x 40 x 40 | 5, 1, -2 (measured) |" \
-           "| layer2.0.conv1 | conv2d | 16 x 20 x 20 | 9, 2, -4 (measured) |" "| fc | linear | 7 | whole input |"; do
+for row in "| layer1.0.conv1 | conv2d | 8 x 40 x 40 | 5, 1, -2 (geometry) |" \
+           "| layer2.0.conv1 | conv2d | 16 x 20 x 20 | 9, 2, -4 (geometry) |" "| fc | linear | 7 | whole input |"; do
   grep -qF "$row" "$CAPTURE/layers.md" || fail "--list-layers lacks '$row': $(cat "$CAPTURE/layers.md")"
 done
 if grep -q "layer1.0.relu " "$CAPTURE/layers.md"; then fail "--list-layers lists a module forward calls twice"; fi
-echo "ok: --list-layers names nested layers with shapes and measured receptive fields"
+echo "ok: --list-layers names nested layers with shapes and receptive fields"
 
 "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/traced.h5" >"$CAPTURE/traced.log" 2>&1 ||
   fail "the traced ResNet failed without a data directory: $(cat "$CAPTURE/traced.log")"
@@ -63,7 +66,7 @@ echo "ok: no data directory; traced on 1 rank and scripted on 2 ranks: $(cat "$C
 
 # The probes change nothing of what forward computes: the classification images without any
 # probed layer are bitwise those of the probed run.
-"$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/unprobed.h5" --set sta.layers= --set activations.layers= \
+"$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/unprobed.h5" --set sta.layers= --set activations.layers= --set stc.units= \
   >"$CAPTURE/unprobed.log" 2>&1 || fail "the unprobed run failed: $(cat "$CAPTURE/unprobed.log")"
 "$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/compare_archives.py" --allow-new "$SCRATCH/unprobed.h5" "$SCRATCH/traced.h5" \
   >"$CAPTURE/compare" 2>&1 || fail "probing changed the classification images: $(cat "$CAPTURE/compare")"
@@ -77,9 +80,11 @@ with h5py.File(sys.argv[1]) as f:
     assert f["/classification_images/count"][()].sum() == 2000
     conv = f["/sta/layer1.0.conv1"]
     assert conv["sta"].shape == (8, 3, 5, 5), conv["sta"].shape
-    assert conv.attrs["receptive_field_source"] in ("measured", b"measured"), dict(conv.attrs)
+    assert conv.attrs["receptive_field_source"] in ("geometry", b"geometry"), dict(conv.attrs)
     assert f["/sta/layer2.0.downsample.0"]["sta"].shape == (16, 3, 7, 7)
     assert f["/activations/layer1/mean_by_predicted_class"].shape[1:] == (8, 40, 40)
+    stc = [name for name in f["/stc"]] if "/stc" in f else []
+    assert stc, "no /stc group"
 print("ok: archive shapes of nested layers")
 PY
 
@@ -122,6 +127,26 @@ for unit in range(2):
     r = np.corrcoef(sta[unit], weights[unit])[0, 1]
     assert r >= 0.99 and recorded[unit] >= 0.99, (unit, r, recorded[unit])
 print(f"ok: STA of the planted nested convolution gives back its filters (r = {recorded.round(4).tolist()})")
+PY
+
+# Microstimulation of the nested convolution, its activations read at the ReLU that forward
+# applies to it (found in the graph); MNIST test images for the targets.
+"$WNA_MPI" "$PLANTED" --set "run.output=$SCRATCH/micro.h5" --set run.samples=1000 --set sta.layers= \
+  --set model.dataset=mnist --set "data.data_dir=$WNA_DATA_DIR" --set microstimulation.layers=features.0.conv \
+  --set microstimulation.step_sizes=0.5 --set microstimulation.steps=2 --set microstimulation.weights=3 \
+  --set microstimulation.images_per_class=5 --set microstimulation.train_images_per_class=20 \
+  >"$CAPTURE/micro.log" 2>&1 || fail "microstimulation of a nested layer failed: $(cat "$CAPTURE/micro.log")"
+"$PYTHON" - "$SCRATCH/micro.h5" <<'PY'
+import sys
+import h5py
+with h5py.File(sys.argv[1]) as f:
+    names = []
+    f["/microstimulation"].visititems(lambda name, item: names.append(name))
+    groups = [g for g in f["/microstimulation"].values() if isinstance(g, h5py.Group)]
+    layer = [g for g in groups if "activation_layer" in g.attrs]
+    assert layer, names
+    assert layer[0].attrs["activation_layer"] in ("features.0.relu", b"features.0.relu"), dict(layer[0].attrs)
+print("ok: microstimulation of a nested layer reads its activations at the ReLU applied to it")
 PY
 
 expect_usage_error "sta.layers" "'layer1.0.relu' is not a layer" -- \

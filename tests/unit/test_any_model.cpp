@@ -2,12 +2,13 @@
 // exported traced and scripted, a network with a planted nested convolution), written with
 // Debian's python3-torch. Nested submodules are layers by dotted path, probed through the
 // forward graph with forward's logits bit for bit; a module forward calls twice is refused by
-// name; traced and scripted exports compute the same; receptive fields are measured through
-// residual blocks and strides.
+// name; traced and scripted exports compute the same; receptive fields from the graph's
+// geometry equal the measured ones through residual blocks and strides.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "wna/models/layer_table.hpp"
 #include "wna/models/model_file.hpp"
 #include "wna/models/network.hpp"
+#include "wna/models/receptive_field.hpp"
 
 namespace wna {
 namespace {
@@ -80,6 +82,19 @@ TEST_F(ExampleModels, NestedSubmodulesAreLayersByDottedPathAndAReusedModuleIsNot
   }
 }
 
+// The ReLU applied to a layer's output is found in the graph (microstimulation reads the
+// activations there): a nested one, one inside a Sequential, none where the ReLU module is
+// called twice (not a layer) or the next listed layer is not the consumer.
+TEST_F(ExampleModels, TheReluAfterALayerIsItsConsumerInTheGraph) {
+  auto planted = load_torchscript(file("planted_traced.pt"), spec_of(1, 28, 10));
+  EXPECT_EQ(planted->relu_after("features.0.conv"), std::optional<std::string>("features.0.relu"));
+  EXPECT_EQ(planted->relu_after("head.2"), std::nullopt);
+  auto model = resnet("traced");
+  EXPECT_EQ(model->relu_after("stem.1"), std::optional<std::string>("stem.2"));
+  EXPECT_EQ(model->relu_after("layer1.0.bn1"), std::nullopt);
+  EXPECT_EQ(model->relu_after("stem.0"), std::nullopt) << "stem.0 feeds stem.1 (batch norm), not a ReLU";
+}
+
 TEST_F(ExampleModels, ProbedLogitsAreForwardsBitForBitAndProbesAreTheCallsOutputs) {
   auto model = resnet("traced");
   torch::manual_seed(3);
@@ -117,20 +132,42 @@ TEST_F(ExampleModels, TracedAndScriptedExportsComputeTheSame) {
   for (const auto& name : probes) EXPECT_TRUE(torch::equal(a.at(name), b.at(name))) << name;
 }
 
-TEST_F(ExampleModels, ReceptiveFieldsAreMeasuredThroughResidualBlocksAndStrides) {
+// The fields from the graph's geometry, by hand for a few layers, and for every spatial layer
+// of both exports equal to the fields measured through gradients.
+TEST_F(ExampleModels, ReceptiveFieldsFromTheGraphAreTheMeasuredOnesThroughResidualBlocksAndStrides) {
   auto model = resnet("traced");
-  EXPECT_EQ(model->receptive_field_source(), "measured");
   auto expect_field = [&](const std::string& layer, int64_t size, int64_t jump, int64_t start) {
     const ReceptiveField f = model->receptive_field(layer);
     EXPECT_EQ(f.size, size) << layer;
     EXPECT_EQ(f.jump, jump) << layer;
     EXPECT_EQ(f.start, start) << layer;
+    EXPECT_EQ(f.source, "geometry") << layer;
   };
   expect_field("stem.0", 3, 1, -1);          // 3x3, padding 1
   expect_field("layer1.0.conv1", 5, 1, -2);  // after the stem's 3x3
   expect_field("layer1", 7, 1, -3);          // two more 3x3; the skip adds nothing wider
   expect_field("layer2.0.conv1", 9, 2, -4);  // 3x3 at stride 2
   expect_field("layer2.0.downsample.0", 7, 2, -3);  // 1x1 at stride 2 on layer1's output
+  for (const std::string kind : {"traced", "scripted"}) {
+    auto network = resnet(kind);
+    Activations outputs;
+    {
+      torch::NoGradGuard no_grad;
+      network->forward_with_probes(torch::zeros({1, 3, 40, 40}), network->layer_names(), outputs);
+    }
+    int spatial = 0;
+    for (const auto& name : network->layer_names()) {
+      if (outputs.at(name).dim() != 4 || name == "normalize") continue;
+      ++spatial;
+      const ReceptiveField geometry = network->receptive_field(name), measured = measured_receptive_field(*network, name);
+      if (name != "pool") EXPECT_EQ(geometry.source, "geometry") << kind << " " << name;  // adaptive: measured
+      EXPECT_EQ(measured.source, "measured");
+      EXPECT_EQ(std::vector<int64_t>({geometry.size, geometry.jump, geometry.start}),
+                std::vector<int64_t>({measured.size, measured.jump, measured.start}))
+          << kind << " " << name;
+    }
+    EXPECT_GE(spatial, 15) << kind;
+  }
   try {
     model->receptive_field("fc");
     ADD_FAILURE() << "fc has no receptive field";
@@ -142,7 +179,7 @@ TEST_F(ExampleModels, ReceptiveFieldsAreMeasuredThroughResidualBlocksAndStrides)
 TEST_F(ExampleModels, LayerTableListsEveryLayerWithShapeAndField) {
   auto model = load_torchscript(file("planted_traced.pt"), spec_of(1, 28, 10));
   const std::string table = layer_table(*model);
-  EXPECT_NE(table.find("| features.0.conv | conv2d | 2 x 24 x 24 | 5, 1, 0 (measured) |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| features.0.conv | conv2d | 2 x 24 x 24 | 5, 1, 0 (geometry) |"), std::string::npos) << table;
   EXPECT_NE(table.find("| head.2 | linear | 10 | whole input |"), std::string::npos) << table;
 }
 

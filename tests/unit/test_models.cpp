@@ -399,6 +399,15 @@ torch.jit.script(Skip()).save(out + "/skip.pt")
 torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, stride=2, padding=1), torch.nn.ReLU(),
                                      torch.nn.MaxPool2d(2), torch.nn.Flatten(),
                                      torch.nn.Linear(4 * 7 * 7, 10))).save(out + "/conv.pt")
+class Softplus(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 2, 3)
+        self.conv2 = torch.nn.Conv2d(2, 2, 3, stride=2)
+        self.fc = torch.nn.Linear(2 * 12 * 12, 10)
+    def forward(self, x):
+        return self.fc(self.conv2(torch.nn.functional.softplus(self.conv1(x))).flatten(1))
+torch.jit.script(Softplus()).save(out + "/softplus.pt")
 class Linear(torch.nn.Module):
     def __init__(self, inputs, classes):
         super().__init__()
@@ -500,6 +509,17 @@ TEST_F(TorchScriptTest, SkipConnectionIsProbedThroughTheGraphWithForwardsLogits)
   EXPECT_TRUE(torch::equal(activations.at("fc1"), fc1));
   EXPECT_TRUE(torch::equal(activations.at("relu"), fc1.relu()));
   model->check_probes_are_exact({"fc1", "relu"});
+}
+
+// A functional step without known geometry (softplus) between two convolutions: conv1's field
+// comes from the graph, conv2's is measured (the same numbers the geometry would give).
+TEST_F(TorchScriptTest, FieldsBeyondAStepWithoutGeometryAreMeasured) {
+  auto model = load_torchscript(file("softplus.pt"), mnist_spec("torchscript"));
+  const ReceptiveField conv1 = model->receptive_field("conv1"), conv2 = model->receptive_field("conv2");
+  EXPECT_EQ(std::vector<int64_t>({conv1.size, conv1.jump, conv1.start}), std::vector<int64_t>({3, 1, 0}));
+  EXPECT_EQ(conv1.source, "geometry");
+  EXPECT_EQ(std::vector<int64_t>({conv2.size, conv2.jump, conv2.start}), std::vector<int64_t>({5, 2, 0}));
+  EXPECT_EQ(conv2.source, "measured");
 }
 
 TEST_F(TorchScriptTest, ModelOutputsAreCheckedBeforeAnyWork) {

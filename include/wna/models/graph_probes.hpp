@@ -9,15 +9,34 @@
 // conditions, and the call returns one tensor.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/csrc/jit/api/module.h>
 
+#include "wna/models/network.hpp"
+
 namespace wna {
 
 // The submodule at a dotted path (`layer1.0.conv1`); "" is `root` itself.
 torch::jit::Module submodule_at(const torch::jit::Module& root, const std::string& path);
+
+// A submodule's kind (from its class name: conv2d, maxpool2d, linear, relu, flatten,
+// batchnorm2d, else "module") and, for conv2d and maxpool2d, its square geometry (from a
+// scripted module's constants or a traced module's graph); a spatial module whose geometry
+// cannot be read is an opaque "module".
+LayerInfo describe_submodule(const std::string& path, const torch::jit::Module& submodule);
+
+// The receptive field of the output of `path`'s call in forward, from the geometry of every
+// step between the input and it (convolutions and max pools with square constant settings,
+// point-wise steps, sums of branches with one jump); nothing where a step's geometry is
+// unknown (a functional op, a module of another kind, a loop or condition).
+std::optional<ReceptiveField> graph_receptive_field(const torch::jit::Module& module, const std::string& path);
+
+// The submodules whose calls in forward take the output of `path`'s call (its one call), in
+// graph order.
+std::vector<std::string> submodules_called_on(const torch::jit::Module& module, const std::string& path);
 
 // Every submodule that can be probed, by dotted path, in the order forward makes their outputs
 // (a block's last layer and the block itself together).

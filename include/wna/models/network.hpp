@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,7 @@ struct ReceptiveField {
   int64_t size = 1;
   int64_t jump = 1;
   int64_t start = 0;
+  std::string source = "geometry";  // how it is known: "geometry" (kernels, strides, padding) or "measured"
 };
 
 class Network {
@@ -70,8 +72,10 @@ class Network {
   // outputs), in input pixels: by default from the geometry of the layer chain up to it
   // (models/receptive_field); throws wna::Error where it has none.
   virtual ReceptiveField receptive_field(const std::string& layer);
-  // How receptive_field() knows: "geometry" or "measured" (recorded in archives).
-  virtual std::string receptive_field_source() const { return "geometry"; }
+
+  // The ReLU layer applied to `layer`'s output, if there is one (by default: the next layer of
+  // the chain, if it is a relu).
+  virtual std::optional<std::string> relu_after(const std::string& layer) const;
 
   // The underlying module (parameters, train()/eval(), named submodules).
   virtual torch::nn::Module& module() = 0;

@@ -2,7 +2,8 @@
 // the module. Its layers are its submodules by dotted path (`features.0`, `layer1.0.conv1`)
 // wherever forward calls them once: a copy of forward's graph also returns their outputs
 // (models/graph_probes), and check_probes_are_exact() requires its output to be forward's bit
-// for bit on noise. Receptive fields are measured (models/receptive_field).
+// for bit on noise. Receptive fields come from the graph's geometry where every step to the
+// layer has one (graph_probes), else they are measured (models/receptive_field).
 #pragma once
 
 #include <map>
@@ -34,7 +35,8 @@ class ScriptNetwork : public Network {
   torch::nn::Module& module() override { return *parameters_; }
   void check_probes_are_exact(const std::vector<std::string>& layers) override;
   ReceptiveField receptive_field(const std::string& layer) override;
-  std::string receptive_field_source() const override { return "measured"; }
+  // The probe-able ReLU module whose call takes `layer`'s output, found in forward's graph.
+  std::optional<std::string> relu_after(const std::string& layer) const override;
 
  private:
   // The name of the method returning forward's output and those of `layers` (made and checked

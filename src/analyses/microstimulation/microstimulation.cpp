@@ -134,8 +134,7 @@ MicrostimulationPlan plan_microstimulation(Network& network, const Microstimulat
       throw UsageError(fmt::format("microstimulation.layers: '{}' is listed twice", name));
     MicrostimulationLayer layer;
     layer.name = name;
-    const auto next = found + 1;
-    layer.activation_layer = next != layers.end() && next->kind == "relu" ? next->name : name;
+    layer.activation_layer = network.relu_after(name).value_or(name);
     layer.conv = found->kind == "conv2d";
     layer.step_size = micro.step_sizes[i];
     layer.units = parameters.find(name + ".bias")->numel();

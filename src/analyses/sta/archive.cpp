@@ -98,7 +98,7 @@ void set_receptive_field_attributes(ArchiveWriter& archive, const std::string& g
       {"position_origin_y", layer.field.start + layer.position_y * layer.field.jump},
       {"position_origin_x", layer.field.start + layer.position_x * layer.field.jump}};
   for (const auto& [name, value] : geometry) archive.set_attribute(group, name, value);
-  archive.set_attribute(group, "receptive_field_source", layer.field_source);
+  archive.set_attribute(group, "receptive_field_source", layer.field.source);
 }
 
 void write_sta(ArchiveWriter& archive, const StaAccumulator& sta, double gamma, int64_t samples, Network& network,

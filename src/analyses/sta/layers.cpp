@@ -70,7 +70,6 @@ StaLayout resolve_sta_layout(Network& network, const StaSettings& settings, cons
       layer.map_width = output.size(3);
       try {
         layer.field = network.receptive_field(name);
-        layer.field_source = network.receptive_field_source();
       } catch (const Error& e) {
         throw UsageError(fmt::format("{}: {}", key, e.what()));
       }

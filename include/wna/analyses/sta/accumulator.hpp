@@ -38,7 +38,6 @@ struct StaLayer {
   int64_t units = 0;                       // channels (conv-like) or features
   int64_t map_height = 1, map_width = 1;   // conv-like: H', W'
   ReceptiveField field;                    // conv-like: the units' receptive field
-  std::string field_source;                // conv-like: "geometry" or "measured" (Network::receptive_field_source)
   int64_t position_y = 0, position_x = 0;  // conv-like: the chosen position in the map
   int64_t patch = 0;                       // stimulus values per unit: C_in * r * r, or the whole input
   ExactField records;                      // [units] records, one per unit (set by StaLayout::add)
