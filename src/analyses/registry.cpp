@@ -9,6 +9,7 @@
 #include "wna/analyses/psychometric/psychometric_analysis.hpp"
 #include "wna/analyses/sta/sta_analysis.hpp"
 #include "wna/analyses/stc/stc_analysis.hpp"
+#include "wna/analyses/templates/templates_analysis.hpp"
 #include "wna/engine/run_config.hpp"
 
 namespace wna {
@@ -21,6 +22,7 @@ const std::vector<AnalysisEntry>& analysis_registry() {
       activation_maps_entry(),
       microstimulation_entry(),
       psychometric_entry(),
+      templates_entry(),
   };
   return entries;
 }

@@ -21,6 +21,7 @@
 #include "wna/models/zoo.hpp"
 #include "wna/engine/block_plan.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
+#include "wna/analyses/templates/templates_analysis.hpp"
 #include "pipeline_under_test.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_config.hpp"
@@ -311,6 +312,20 @@ TEST(ClassImageGroundTruth, ThreeClassLinearCiMinusGrandMeanFollowsCentredWeight
     ASSERT_EQ(stats.defined[0][c].item<int64_t>(), 1) << c;
     EXPECT_GT(pearson(stats.mean[0][c] - stats.grand_mean[0], centred_weight[c]), 0.9) << "class " << c;
   }
+}
+
+// The templates of a linear model (its classification images, min-max scaled and
+// L2-normalised) classify its own prototypes: images bright where the class's weights are
+// large. Three classes whose weights favour three disjoint bands of the image.
+TEST(ClassImageGroundTruth, TemplatesOfALinearModelClassifyItsOwnPrototypes) {
+  auto weight = torch::full({3, kPixels}, -0.5f);
+  for (int64_t c = 0; c < 3; ++c) weight[c].slice(0, c * kPixels / 3, (c + 1) * kPixels / 3).fill_(1.0f);
+  auto network = linear_model(weight, torch::zeros({3}));
+  const auto stats = run_and_finalize(*network, run_settings_for(NoiseSettings{}, 20000, 1000));
+  const auto templates = templates_from_images(stats.mean[0].reshape({3, kPixels}));
+  const auto prototypes = 0.5 + 0.4 * weight / weight.abs().amax(1, true);
+  const auto assigned = classify_by_templates(templates, prototypes);
+  for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(assigned[c].item<int64_t>(), c) << "prototype of class " << c;
 }
 
 // For any linear model, f(mean of x over the samples predicted c) = mean of f(x) over them,
