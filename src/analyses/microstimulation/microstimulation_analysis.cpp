@@ -7,10 +7,10 @@
 
 #include "wna/analyses/microstimulation/archive.hpp"
 #include "wna/analyses/microstimulation/microstimulation.hpp"
+#include "wna/analyses/model_images.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/partition.hpp"
-#include "wna/data/datasets.hpp"
 
 namespace wna {
 namespace {
@@ -45,18 +45,6 @@ const KeyTable<MicrostimulationSettings>& microstimulation_keys() {
     return t;
   }();
   return keys;
-}
-
-// A dataset of the model's image set, a failure naming data.data_dir.
-ImageSet load_for_microstimulation(const RunContext& context, const std::string& split) {
-  const auto& dir = context.settings.data_dir;
-  try {
-    return load_dataset(context.network.spec().dataset, split, dir);
-  } catch (const UsageError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("data.data_dir = '{}': {}", dir, e.what()));
-  }
 }
 
 class MicrostimulationAnalysis : public Analysis {
@@ -103,8 +91,8 @@ AnalysisEntry microstimulation_entry() {
               throw UsageError(fmt::format("microstimulation.step_sizes: {} values for {} layers in "
                                            "microstimulation.layers (give one step per layer)",
                                            settings.step_sizes.size(), settings.layers.size()));
-            const ImageSet train = load_for_microstimulation(context, "train");
-            const ImageSet test = load_for_microstimulation(context, "test");
+            const ImageSet train = load_model_images(context, "train", "microstimulation.layers");
+            const ImageSet test = load_model_images(context, "test", "microstimulation.layers");
             auto plan = plan_microstimulation(context.network, settings, context.settings, train, test);
             return std::make_unique<MicrostimulationAnalysis>(context, std::move(settings), std::move(plan));
           }};

@@ -1,17 +1,15 @@
 // The template-classification analysis (see include/wna/analyses/templates/templates_analysis.hpp).
 #include "wna/analyses/templates/templates_analysis.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
+#include "wna/analyses/model_images.hpp"
 #include "wna/config/key_table.hpp"
-#include "wna/core/error.hpp"
 #include "wna/core/partition.hpp"
-#include "wna/data/datasets.hpp"
 
 namespace wna {
 namespace {
@@ -158,21 +156,7 @@ AnalysisEntry templates_entry() {
           [](const RunContext& context) -> std::unique_ptr<Analysis> {
             const TemplateSettings settings = template_keys().read(context.config);
             if (!settings.enabled) return nullptr;
-            const ModelSpec& spec = context.network.spec();
-            const auto& dir = context.settings.data_dir;
-            ImageSet test;
-            try {
-              test = load_dataset(spec.dataset, "test", dir);
-            } catch (const UsageError&) {
-              throw;
-            } catch (const std::exception& e) {
-              throw UsageError(fmt::format("data.data_dir = '{}': templates.enabled needs the test images of {}: {}",
-                                           dir, spec.dataset, e.what()));
-            }
-            if (test.channels() != spec.channels || test.height() != spec.height || test.width() != spec.width ||
-                test.num_classes() != spec.num_classes())
-              throw UsageError(fmt::format("templates.enabled: the test images of {} do not match the model's input and classes",
-                                           spec.dataset));
+            ImageSet test = load_model_images(context, "test", "templates.enabled");
             if (settings.test_images > 0 && settings.test_images < test.size()) {
               test.images = test.images.slice(0, 0, settings.test_images).contiguous();
               test.labels = test.labels.slice(0, 0, settings.test_images).contiguous();
