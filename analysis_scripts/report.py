@@ -79,6 +79,7 @@ class Results:
         self.stc = read_stc(archive)
         self.psychometric_accuracy = (archive.file["psychometric/accuracy"][()]
                                       if archive.has("psychometric") else None)
+        self.templates = read_templates(archive)
 
     @property
     def noise_index(self):
@@ -165,6 +166,21 @@ def read_stc(archive):
                               eigenvalue_count=group["eigenvalues"].shape[1])
               for name, group in archive.layers("stc")]
     return SimpleNamespace(gamma=group_gamma(archive, "stc"), layers=layers) if layers else None
+
+
+def read_templates(archive):
+    """/templates as accuracy, chance, model_accuracy, test_images (its attributes), the
+    per-class accuracies of templates and model [K] and whether each class has a template [K].
+    None without template classification."""
+    if not archive.has("templates"):
+        return None
+    group = archive.file["templates"]
+    templates = group["templates"][()]
+    return SimpleNamespace(
+        accuracy=float(group.attrs["accuracy"]), chance=float(group.attrs["chance_level"]),
+        model_accuracy=float(group.attrs["model_accuracy"]), test_images=int(group.attrs["test_images"]),
+        per_class=group["per_class_accuracy"][()], model_per_class=group["model_per_class_accuracy"][()],
+        defined=~np.isnan(templates.reshape(len(templates), -1)).any(axis=1))
 
 
 def gamma_label(gamma):
@@ -636,6 +652,21 @@ def stc_section(stc):
                     f"![STC components]({FIGURES['stc']})", ""]
 
 
+def templates_section(t, names):
+    """Accuracy of the classification images as templates against chance and the model, and per
+    class (a class never predicted has no template)."""
+    lines = ["## Template classification", "",
+             f"The classification images (min-max scaled, L2-normalised) as templates classify "
+             f"{t.test_images:,} test images: accuracy **{t.accuracy:.4f}**, {t.accuracy / t.chance:.2f}× chance "
+             f"({t.chance:.4f}); the model itself: {t.model_accuracy:.4f}. "
+             f"{int(t.defined.sum())} of {len(names)} classes have a template.", "",
+             "| class | template accuracy | model accuracy |", "| --- | ---: | ---: |"]
+    for k, name in enumerate(names):
+        template = number(t.per_class[k]) if t.defined[k] else "no template"
+        lines.append(f"| {cell(name)} | {template} | {number(t.model_per_class[k])} |")
+    return lines + [""]
+
+
 def write_report(r, out_dir):
     a = r.attributes
     noise = gamma_label(r.gammas[r.noise_index])
@@ -676,6 +707,8 @@ def write_report(r, out_dir):
                   "| gamma | accuracy |", "|---|---|"]
         lines += [f"| {gamma:g} | {accuracy:.4f} |" for gamma, accuracy in zip(r.gammas, r.psychometric_accuracy)]
         lines += [""]
+    if r.templates is not None:
+        lines += templates_section(r.templates, r.names)
     if "config" in a:
         lines += ["## Resolved configuration", "", "```ini", a["config"].rstrip(), "```", ""]
     path = out_dir / "report.md"

@@ -399,6 +399,29 @@ def test_report_renders_unit_analyses(tmp_path):
     assert "| relu3 | 4 | +0.41*, +0.22, -0.18 | [-0.3, +0.35] | 1 of 64 |" in report
 
 
+def test_report_renders_template_classification(tmp_path):
+    archive = write_synthetic_archive(tmp_path / "templates.h5")
+    K = len(CLASS_NAMES)
+    templates = np.random.default_rng(1).uniform(0, 1, size=(K, 1, 8, 8))
+    templates[2] = np.nan  # a class never predicted: no template
+    with h5py.File(archive, "a") as f:
+        write_dataset(f, "templates/templates", templates, ["class", "channel", "y", "x"])
+        write_dataset(f, "templates/per_class_accuracy", np.array([0.5, 0.25, 0.0, 0.75]), ["true_class"])
+        write_dataset(f, "templates/model_per_class_accuracy", np.array([0.9, 0.8, 0.95, np.nan]), ["true_class"])
+        f["templates"].attrs.update({"accuracy": 0.3, "chance_level": 0.25, "model_accuracy": 0.875,
+                                      "test_images": np.int64(2000)})
+    out = tmp_path / "report"
+    result = run_script("report.py", archive, "--out", out)
+    assert result.returncode == 0, result.stderr
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.count("## Template classification\n") == 1
+    assert "classify 2,000 test images: accuracy **0.3000**, 1.20× chance (0.2500); the model itself: 0.8750." in report
+    assert "3 of 4 classes have a template." in report
+    assert "| zero | 0.500 | 0.900 |" in report
+    assert "| two | no template | 0.950 |" in report
+    assert "| three | 0.750 | n/a |" in report
+
+
 def test_report_handles_colour_images_and_some_groups(tmp_path):
     # The groups whose images have the input's channels (STAs in RGB, STC components' first
     # channel); the other groups are absent, and so are their sections.

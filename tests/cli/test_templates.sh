@@ -64,6 +64,11 @@ print(f"ok: template accuracy {accuracy:.4f} (chance {chance}), model accuracy {
       f"{int(defined.sum())} templates defined")
 PY
 
+"$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/report.py" "$SCRATCH/np1.h5" --out "$SCRATCH/report" >"$CAPTURE/report.log" 2>&1 ||
+  fail "report.py failed: $(cat "$CAPTURE/report.log")"
+grep -q "^## Template classification" "$SCRATCH/report/report.md" || fail "the report has no template section"
+echo "ok: report.py renders the template section"
+
 expect_usage_error "data.data_dir = '$SCRATCH/nowhere'" "templates.enabled" -- \
   "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/bad.h5" --set "data.data_dir=$SCRATCH/nowhere"
 echo "ok: templates without the test images are a usage error naming data.data_dir"
