@@ -502,7 +502,7 @@ def facts_table(r):
     a = r.attributes
     accuracy = a.get("model_test_accuracy")
     model = f"{a.get('model_architecture', 'n/a')} (`{a.get('model_file', 'n/a')}`)"
-    if accuracy is not None:
+    if accuracy is not None and float(accuracy) >= 0:  # < 0: not evaluated (a TorchScript model)
         model += f", test accuracy {float(accuracy):.4f}"
     facts = [
         ("archive", f"`{r.path}`"),

@@ -422,6 +422,16 @@ def test_report_renders_template_classification(tmp_path):
     assert "| three | 0.750 | n/a |" in report
 
 
+def test_report_omits_a_test_accuracy_that_was_never_evaluated(tmp_path):
+    archive = write_synthetic_archive(tmp_path / "torchscript.h5")
+    with h5py.File(archive, "a") as f:
+        f.attrs["model_test_accuracy"] = -1.0  # wna_mpi's mark for a TorchScript model
+    out = tmp_path / "report"
+    assert run_script("report.py", archive, "--out", out).returncode == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "test accuracy" not in report and "-1.0000" not in report
+
+
 def test_report_handles_colour_images_and_some_groups(tmp_path):
     # The groups whose images have the input's channels (STAs in RGB, STC components' first
     # channel); the other groups are absent, and so are their sections.

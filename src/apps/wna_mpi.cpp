@@ -382,9 +382,13 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     last_fraction = fraction;
     const double elapsed = std::chrono::duration<double>(now - started).count();
     const double done = static_cast<double>(resumed_samples) + fraction * todo;
-    fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {:.0f} images/s, ETA {:.0f} s\n", done, s.samples,
-               100 * done / static_cast<double>(s.samples), fraction * todo * gammas / elapsed,
-               elapsed / fraction - elapsed);
+    // Samples count once, noise images (forward passes) once per gamma value.
+    const double samples_per_second = fraction * todo / elapsed;
+    const std::string rate = gammas > 1 ? fmt::format("{:.0f} samples/s x {:.0f} gamma values = {:.0f} images/s",
+                                                      samples_per_second, gammas, samples_per_second * gammas)
+                                        : fmt::format("{:.0f} images/s", samples_per_second);
+    fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {}, ETA {:.0f} s\n", done, s.samples,
+               100 * done / static_cast<double>(s.samples), rate, elapsed / fraction - elapsed);
     std::fflush(stdout);
   });
   if (!finished) {
