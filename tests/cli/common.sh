@@ -103,6 +103,20 @@ EOF
   } >"$file"
 }
 
+# Runs config $1 on 1 rank into $SCRATCH/np1.h5 and on $2 ranks into $SCRATCH/np$2.h5 (further
+# arguments go to the multi-rank run only) and fails unless the two archives hold the same bits.
+expect_same_archive_on_1_and_n_ranks() {
+  local config=$1 ranks=$2
+  shift 2
+  "$WNA_MPI" "$config" --set "run.output=$SCRATCH/np1.h5" >"$CAPTURE/np1.log" 2>&1 ||
+    { cat "$CAPTURE/np1.log" >&2; fail "1 rank failed"; }
+  "$MPIEXEC" -n "$ranks" --oversubscribe "$WNA_MPI" "$config" --set "run.output=$SCRATCH/np$ranks.h5" "$@" \
+    >"$CAPTURE/np$ranks.log" 2>&1 || { cat "$CAPTURE/np$ranks.log" >&2; fail "$ranks ranks failed"; }
+  "$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/compare_archives.py" "$SCRATCH/np1.h5" "$SCRATCH/np$ranks.h5" \
+    >"$CAPTURE/compare" 2>&1 || fail "1 and $ranks ranks differ: $(cat "$CAPTURE/compare")"
+  echo "ok: 1 and $ranks ranks: $(cat "$CAPTURE/compare")"
+}
+
 # Every file under SCRATCH with its size and modification time, and every directory.
 scratch_snapshot() {
   find "$SCRATCH" \( -type f -printf 'f %p %s %T@\n' \) -o \( -type d -printf 'd %p\n' \) | LC_ALL=C sort

@@ -14,12 +14,7 @@ write_run_config "$CONFIG" "$SCRATCH/unused.h5" "[noise]" "kind = gaussian" "mea
   "[templates]" "enabled = true"
 sed -i -e 's/^samples = .*/samples = 20000/' -e 's/^block_size = .*/block_size = 1000/' "$CONFIG"
 
-"$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/np1.h5" >"$CAPTURE/np1.log" 2>&1 || { cat "$CAPTURE/np1.log" >&2; fail "1 rank failed"; }
-"$MPIEXEC" -n 2 --oversubscribe "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/np2.h5" \
-  >"$CAPTURE/np2.log" 2>&1 || { cat "$CAPTURE/np2.log" >&2; fail "2 ranks failed"; }
-"$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/compare_archives.py" "$SCRATCH/np1.h5" "$SCRATCH/np2.h5" >"$CAPTURE/compare" 2>&1 ||
-  fail "1 and 2 ranks differ: $(cat "$CAPTURE/compare")"
-echo "ok: 1 and 2 ranks: $(cat "$CAPTURE/compare")"
+expect_same_archive_on_1_and_n_ranks "$CONFIG" 2
 
 "$PYTHON" - "$SCRATCH/np1.h5" "$WNA_DATA_DIR/mnist" <<'PY'
 import gzip, os, sys
