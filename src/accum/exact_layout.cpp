@@ -39,7 +39,6 @@ ExactField ExactLayout::add(std::string name, std::vector<int64_t> shape, size_t
     if (extent < 0) throw std::invalid_argument(fmt::format("exact field '{}': negative extent {}", name, extent));
   ExactField field{std::move(name), sums_, std::move(shape), element};
   sums_ += field.size();
-  fields_.push_back(field);
   return field;
 }
 

@@ -128,6 +128,21 @@ const KeyTable<RunSettings>& engine_keys() {
 
 ConfigSchema engine_schema() { return engine_keys().schema(); }
 
+namespace {
+
+// model.normalize_mean and normalize_std: one value each, or one per channel (`channels`; 0:
+// not known yet, any nonempty length).
+void check_normalization_lengths(const RunSettings& s, int64_t channels) {
+  for (const auto& [key, values] : {std::pair{"normalize_mean", s.normalize_mean}, {"normalize_std", s.normalize_std}}) {
+    const auto length = static_cast<int64_t>(values.size());
+    if (length == 0 || (channels > 0 && length != 1 && length != channels))
+      throw UsageError(fmt::format("model.{} = '{}': give one value, or one per input channel{}", key,
+                                   fmt::join(values, ", "), channels > 0 ? fmt::format(" ({})", channels) : ""));
+  }
+}
+
+}  // namespace
+
 ModelSpec torchscript_spec(const RunSettings& s, const ModelSpec& dataset) {
   ModelSpec spec = dataset;
   spec.architecture = "torchscript";
@@ -140,10 +155,7 @@ ModelSpec torchscript_spec(const RunSettings& s, const ModelSpec& dataset) {
     for (int64_t c = static_cast<int64_t>(spec.class_names.size()); c < s.classes; ++c)
       spec.class_names.push_back(std::to_string(c));
   }
-  for (const auto& [key, values] : {std::pair{"normalize_mean", s.normalize_mean}, {"normalize_std", s.normalize_std}})
-    if (values.size() != 1 && static_cast<int64_t>(values.size()) != spec.channels)
-      throw UsageError(fmt::format("model.{} = '{}': give one value, or one per input channel ({})", key,
-                                   fmt::join(values, ", "), spec.channels));
+  check_normalization_lengths(s, spec.channels);
   auto per_channel = [&](const std::vector<double>& values) {
     return values.size() == 1 ? std::vector<double>(static_cast<size_t>(spec.channels), values[0]) : values;
   };
@@ -187,12 +199,7 @@ void check_model_keys(const RunSettings& s) {
   } else if (s.classes != 0 || !s.class_names.empty()) {
     throw UsageError("model.classes / model.class_names: need model.input_shape (else the dataset gives them)");
   }
-  const auto channels = s.input_shape.empty() ? 0 : static_cast<size_t>(s.input_shape[0]);
-  for (const auto& [key, values] : {std::pair{"normalize_mean", s.normalize_mean}, {"normalize_std", s.normalize_std}}) {
-    if (values.empty() || (channels > 0 && values.size() != 1 && values.size() != channels))
-      throw UsageError(fmt::format("model.{} = '{}': give one value, or one per input channel{}", key,
-                                   fmt::join(values, ", "), channels > 0 ? fmt::format(" ({})", channels) : ""));
-  }
+  check_normalization_lengths(s, s.input_shape.empty() ? 0 : static_cast<int64_t>(s.input_shape[0]));
   if (std::any_of(s.normalize_std.begin(), s.normalize_std.end(), [](double v) { return !(v > 0); }))
     throw UsageError(fmt::format("model.normalize_std = '{}': every value must be > 0", fmt::join(s.normalize_std, ", ")));
 }

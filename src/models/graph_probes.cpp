@@ -44,7 +44,10 @@ std::optional<std::string> module_path(Value* module, Value* self) {
 bool is_call(const Node* node) { return node->kind() == c10::prim::CallMethod; }
 
 bool has_children(const torch::jit::Module& module) {
-  for (const auto& child : module.named_children()) return !child.name.empty();
+  for (const auto& child : module.named_children()) {  // (slot_list's size() counts every attribute)
+    (void)child;
+    return true;
+  }
   return false;
 }
 
@@ -252,14 +255,6 @@ torch::jit::Module submodule_at(const torch::jit::Module& root, const std::strin
   return module;
 }
 
-std::vector<std::string> probeable_submodules(const torch::jit::Module& module) {
-  ExpandedGraph expanded(module, [](const std::string&) { return true; });
-  std::vector<std::string> paths;
-  for (const auto& path : expanded.order())
-    if (why_not_probeable(expanded, path).empty()) paths.push_back(path);
-  return paths;
-}
-
 std::string add_probed_forward(torch::jit::Module& module, const std::vector<std::string>& paths) {
   std::set<std::string> modules;
   for (const auto& m : module.named_modules()) modules.insert(m.name);
@@ -423,25 +418,23 @@ class FieldWalk {
 
 }  // namespace
 
-std::vector<std::string> submodules_called_on(const torch::jit::Module& module, const std::string& path) {
+ForwardGraphLayers read_forward_graph(const torch::jit::Module& module) {
   ExpandedGraph expanded(module, [](const std::string&) { return true; });
-  const auto calls = expanded.calls().find(path);
-  std::vector<std::string> consumers;
-  if (calls == expanded.calls().end() || calls->second.size() != 1) return consumers;
+  const FieldWalk walk(module, expanded);
   Value* self = expanded.graph().inputs()[0];
-  for (const auto& use : calls->second.front()->uses())
-    if (is_call(use.user) && use.offset == 1)
-      if (const auto consumer = module_path(use.user->input(0), self); consumer && !consumer->empty())
-        consumers.push_back(*consumer);
-  return consumers;
-}
-
-std::optional<ReceptiveField> graph_receptive_field(const torch::jit::Module& module, const std::string& path) {
-  ExpandedGraph expanded(module, [](const std::string&) { return true; });
-  const auto calls = expanded.calls().find(path);
-  if (calls == expanded.calls().end() || calls->second.size() != 1) return std::nullopt;
-  FieldWalk walk(module, expanded);
-  return walk.field_of(calls->second.front());
+  ForwardGraphLayers layers;
+  for (const auto& path : expanded.order()) {
+    if (!why_not_probeable(expanded, path).empty()) continue;
+    layers.probeable.push_back(path);
+    Value* output = expanded.calls().at(path).front();
+    if (const auto field = walk.field_of(output)) layers.fields.emplace(path, *field);
+    auto& consumers = layers.consumers[path];
+    for (const auto& use : output->uses())
+      if (is_call(use.user) && use.offset == 1)
+        if (const auto consumer = module_path(use.user->input(0), self); consumer && !consumer->empty())
+          consumers.push_back(*consumer);
+  }
+  return layers;
 }
 
 }  // namespace wna

@@ -58,13 +58,12 @@ ScriptNetwork::ScriptNetwork(torch::jit::Module script, ModelSpec spec, std::str
     channel_std_ = torch::tensor(spec_.channel_norm_std, torch::kFloat32).view({1, -1, 1, 1});
   }
   layers_.push_back(LayerInfo{"normalize", "normalize"});
-  std::vector<std::string> paths;
   try {
-    paths = probeable_submodules(script_);
+    graph_ = read_forward_graph(script_);
   } catch (const c10::Error& e) {
     throw Error(source_ + ": cannot read the submodule calls of its forward graph: " + first_line(e));
   }
-  for (const auto& path : paths) {
+  for (const auto& path : graph_.probeable) {
     if (path.find('/') != std::string::npos)
       throw Error(source_ + ": submodule '" + path + "' has a '/' in its name, which cannot name an archive "
                   "group; rename it before exporting the module");
@@ -86,11 +85,11 @@ torch::Tensor ScriptNetwork::forward_with_probes(const torch::Tensor& x,
                                                  const std::vector<std::string>& probe_layers,
                                                  Activations& activations) {
   check_layer_names("probed layers", probe_layers, false);
-  std::set<std::string> probed(probe_layers.begin(), probe_layers.end());
   const auto input = normalized(x);
-  if (probed.erase("normalize")) activations["normalize"] = input;
-  if (probed.empty()) return script_.forward({input}).toTensor();
-  const std::vector<std::string> layers(probed.begin(), probed.end());
+  if (std::find(probe_layers.begin(), probe_layers.end(), "normalize") != probe_layers.end())
+    activations["normalize"] = input;
+  const auto layers = submodule_probes(probe_layers);
+  if (layers.empty()) return script_.forward({input}).toTensor();
   const auto outputs = script_.get_method(probed_method(layers))({input}).toTupleRef().elements();
   for (size_t i = 0; i < layers.size(); ++i) activations[layers[i]] = outputs[i + 1].toTensor();
   return outputs[0].toTensor();
@@ -136,13 +135,20 @@ const std::string& ScriptNetwork::probed_method(const std::vector<std::string>& 
 
 void ScriptNetwork::check_probes_are_exact(const std::vector<std::string>& layers) {
   check_layer_names("probed layers", layers, false);
+  const auto probed = submodule_probes(layers);
+  if (!probed.empty()) probed_method(probed);
+}
+
+std::vector<std::string> ScriptNetwork::submodule_probes(const std::vector<std::string>& layers) {
   std::set<std::string> probed(layers.begin(), layers.end());
   probed.erase("normalize");
-  if (!probed.empty()) probed_method({probed.begin(), probed.end()});
+  return {probed.begin(), probed.end()};
 }
 
 std::optional<std::string> ScriptNetwork::relu_after(const std::string& layer) const {
-  for (const auto& consumer : submodules_called_on(script_, layer))
+  const auto consumers = graph_.consumers.find(layer);
+  if (consumers == graph_.consumers.end()) return std::nullopt;
+  for (const auto& consumer : consumers->second)
     for (const LayerInfo& info : layers_)
       if (info.name == consumer && info.kind == "relu") return consumer;
   return std::nullopt;
@@ -151,8 +157,8 @@ std::optional<std::string> ScriptNetwork::relu_after(const std::string& layer) c
 ReceptiveField ScriptNetwork::receptive_field(const std::string& layer) {
   check_layer_names("receptive field", {layer});
   if (layer == "normalize") return ReceptiveField{};  // point-wise on the input
-  if (const auto field = graph_receptive_field(script_, layer)) return *field;
-  return measured_receptive_field(*this, layer);
+  const auto field = graph_.fields.find(layer);
+  return field != graph_.fields.end() ? field->second : measured_receptive_field(*this, layer);
 }
 
 }  // namespace wna

@@ -37,10 +37,8 @@ class ExactLayout {
   // Appends a field; returns it (with its offset).
   ExactField add(std::string name, std::vector<int64_t> shape, size_t element = 1);
   size_t sums() const { return sums_; }
-  const std::vector<ExactField>& fields() const { return fields_; }
 
  private:
-  std::vector<ExactField> fields_;
   size_t sums_ = 0;
 };
 

@@ -51,13 +51,10 @@ class ExactBuffer {
 
   size_t size() const { return limb_count() / 2; }
   size_t limb_count() const { return static_cast<size_t>(limbs_.numel()); }
-  torch::Device device() const { return limbs_.device(); }
-  const torch::Tensor& limb_tensor() const { return limbs_; }
   // The same sums on `device` (a copy).
   ExactBuffer to(torch::Device device) const;
   // Tests: the tensor operations on a CPU buffer, to check them against the loops.
   void set_kernels(ExactKernels kernels);
-  ExactKernels kernels() const { return kernels_; }
 
   // Host access (CPU buffers only; std::logic_error otherwise).
   int64_t* limbs() { return host_ != nullptr ? host_ : not_on_host(); }

@@ -9,7 +9,7 @@
 // conditions, and the call returns one tensor.
 #pragma once
 
-#include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,19 +28,20 @@ torch::jit::Module submodule_at(const torch::jit::Module& root, const std::strin
 // cannot be read is an opaque "module".
 LayerInfo describe_submodule(const std::string& path, const torch::jit::Module& submodule);
 
-// The receptive field of the output of `path`'s call in forward, from the geometry of every
-// step between the input and it (convolutions and max pools with square constant settings,
-// point-wise steps, sums of branches with one jump); nothing where a step's geometry is
-// unknown (a functional op, a module of another kind, a loop or condition).
-std::optional<ReceptiveField> graph_receptive_field(const torch::jit::Module& module, const std::string& path);
-
-// The submodules whose calls in forward take the output of `path`'s call (its one call), in
-// graph order.
-std::vector<std::string> submodules_called_on(const torch::jit::Module& module, const std::string& path);
-
-// Every submodule that can be probed, by dotted path, in the order forward makes their outputs
-// (a block's last layer and the block itself together).
-std::vector<std::string> probeable_submodules(const torch::jit::Module& module);
+// What forward's graph says about the submodules, read once per module.
+struct ForwardGraphLayers {
+  // Every submodule that can be probed, by dotted path, in the order forward makes their
+  // outputs (a block's last layer and the block itself together).
+  std::vector<std::string> probeable;
+  // The receptive fields of the probe-able paths whose every step from the input has a known
+  // geometry (convolutions and max pools with square constant settings, point-wise steps, sums
+  // of branches with one jump); a path missing here has a step without one (a functional op, a
+  // module of another kind, a loop or condition).
+  std::map<std::string, ReceptiveField> fields;
+  // Per probe-able path: the submodules whose calls take its output, in graph order.
+  std::map<std::string, std::vector<std::string>> consumers;
+};
+ForwardGraphLayers read_forward_graph(const torch::jit::Module& module);
 
 // Adds to `module` a method that runs forward on one tensor and returns the tuple (forward's
 // output, the output of the call of each of `paths`); returns the method's name. Throws

@@ -15,6 +15,7 @@
 
 #include <torch/csrc/jit/api/module.h>
 
+#include "wna/models/graph_probes.hpp"
 #include "wna/models/layers.hpp"
 #include "wna/models/network.hpp"
 
@@ -43,13 +44,16 @@ class ScriptNetwork : public Network {
   // once per sorted set).
   const std::string& probed_method(const std::vector<std::string>& layers);
 
+  // The probed layers of `layers` that are submodules (all but "normalize"), sorted.
+  static std::vector<std::string> submodule_probes(const std::vector<std::string>& layers);
   // x in [0, 1] as the module takes it: (x - mean) / std, per channel where the spec says so.
   torch::Tensor normalized(const torch::Tensor& x);
 
   torch::jit::Module script_;
-  Normalize normalize_;
+  Normalize normalize_;  // the one mean and std (a scalar division, the zoo's bits)
   torch::Tensor channel_mean_, channel_std_;  // 1 x C x 1 x 1 where the channels' values differ
   std::shared_ptr<torch::nn::Module> parameters_;
+  ForwardGraphLayers graph_;  // its probe-able submodules, their receptive fields and consumers
   std::vector<LayerInfo> layers_;
   std::string source_;
   std::map<std::vector<std::string>, std::string> probed_methods_;

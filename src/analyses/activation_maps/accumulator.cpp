@@ -35,8 +35,7 @@ void ActivationMapAccumulator::add(const torch::Tensor& probabilities, const Act
   for (const ActivationMapLayer& layer : layout_.layers()) {
     const auto maps = activations.at(layer.name).to(torch::kFloat32).reshape({n, layer.features});
     const auto sums = torch::mm(one_hot, maps).contiguous();  // classes x features
-    checked_chunk_sums(sums, layer.name);
-    buffer_.add_values(layer.sums.offset, sums);
+    buffer_.add_values(layer.sums.offset, checked_chunk_sums(sums, layer.name));
   }
   buffer_.end_chunk();
 }

@@ -61,10 +61,10 @@ class TemplatesAnalysis : public Analysis {
       torch::NoGradGuard no_grad;
       context_.network.module().eval();
       const int64_t batch = context_.settings.forward_batch;
-      for (int64_t first = 0; first < N; first += batch) {
-        const auto chunk = test_.images.slice(0, first, std::min(first + batch, N)).contiguous();
-        predicted.push_back(predicted_classes(torch::softmax(context_.network.forward(chunk), 1)));
-      }
+      const auto all = test_.images.contiguous();
+      for (int64_t first = 0; first < N; first += batch)
+        predicted.push_back(predicted_classes(
+            class_probabilities(context_.network, all.data_ptr<float>() + first * P, std::min(batch, N - first))));
     }
     const auto by_model = torch::cat(predicted);
 
