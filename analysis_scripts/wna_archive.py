@@ -1,8 +1,9 @@
 """Reader for the HDF5 archives that wna_mpi writes.
 
-An archive holds coordinate axes under /axes (gamma, class, channel, y, x, stage_samples),
-the classification-image statistics under /classification_images (first axis gamma, second
-axis class), raw accumulators under /raw, and the run's facts as root attributes (config,
+An archive (format 2) is netCDF-4: every group holds the coordinate variables of its
+dimensions (gamma, class, channel, y, x, stage_samples, ...), so xarray opens any group by
+itself. The classification-image statistics are under /classification_images (first axis
+gamma, second axis class), raw accumulators under /raw, and the run's facts as root attributes (config,
 versions, samples, ranks, seed, model_*, noise_kind, start_time, end_time, ...). The unit
 analyses are optional groups: /sta, /activations, /stc (one subgroup per layer) and
 /microstimulation (docs/archive.md).
@@ -20,7 +21,8 @@ import h5py
 import numpy as np
 
 CI_GROUP = "/classification_images"
-AXES_GROUP = "/axes"
+AXES_GROUP = "/axes"  # format 1 only: since format 2 each group holds its own coordinates
+NETCDF_DIMENSION_ONLY = "This is a netCDF dimension but not a netCDF variable."
 COMPARE_CHUNK_BYTES = 64 << 20
 
 
@@ -54,7 +56,7 @@ class Archive:
     @property
     def gammas(self):
         """Signal levels, one per row of every classification-image dataset."""
-        return self.file[f"{AXES_GROUP}/gamma"][()]
+        return self.axis("gamma")
 
     @property
     def class_names(self):
@@ -64,12 +66,19 @@ class Archive:
     @property
     def stage_samples(self):
         """Sample counts at which the convergence of each CI was measured."""
-        return self.file[f"{AXES_GROUP}/stage_samples"][()]
+        return self.axis("stage_samples")
 
     def axis(self, name):
-        """Coordinates of /axes/<name>: a list of str for a string axis (class, direction,
-        microstimulation_layer), else an array."""
-        values = self.file[f"{AXES_GROUP}/{name}"][()]
+        """Coordinates of the axis called name (every group that uses it holds the same copy;
+        /axes/<name> in an archive of format 1): a list of str for a string axis (class,
+        direction, microstimulation_layer), else an array. KeyError when no group has it."""
+        if f"{AXES_GROUP}/{name}" in self.file:
+            values = self.file[f"{AXES_GROUP}/{name}"][()]
+        else:
+            copies = _coordinate_copies(self.file, name)
+            if not copies:
+                raise KeyError(f"{self.path} has no coordinate axis {name}")
+            values = copies[0][()]
         return [as_text(value) for value in values] if values.dtype.kind in "OSU" else values
 
     def has(self, group):
@@ -139,13 +148,41 @@ def _same_contents(first, second):
     return True
 
 
-def compare_archives(a, b, allow_new=False):
+def _coordinate_copies(h5file, name):
+    """Every coordinate variable called name (a dimension scale with values) in any group."""
+    copies = []
+    h5file.visititems(lambda path, item: copies.append(item) if isinstance(item, h5py.Dataset)
+                      and path.split("/")[-1] == name and _is_coordinate(item) else None)
+    return copies
+
+
+def _is_coordinate(dataset):
+    scale_name = as_text(dataset.attrs.get("NAME", b""))
+    return dataset.attrs.get("CLASS", b"") == b"DIMENSION_SCALE" and not scale_name.startswith(NETCDF_DIMENSION_ONLY)
+
+
+def _same_coordinates(old_axis, copies):
+    """Format 1's /axes/<name> against format 2's copies: the same values (labels as text)."""
+    def values(dataset):
+        data = dataset[()]
+        return [as_text(x) for x in data] if data.dtype.kind in "OSU" else data.tobytes()
+    return bool(copies) and all(values(copy) == values(old_axis) for copy in copies)
+
+
+def compare_archives(a, b, allow_new=False, moved_axes=False):
     """Paths of the datasets whose shape, type or bytes differ between archives a and b
     (file paths), including datasets present in only one of them (with allow_new: only those
     missing from b). Attributes are ignored. An empty list means the archives' datasets are
-    bitwise identical (NaNs included)."""
+    bitwise identical (NaNs included). With moved_axes, a is an archive of format 1 (axes under
+    /axes) and b of format 2: /axes/<name> must equal every coordinate variable <name> of b."""
     with h5py.File(a, "r") as first, h5py.File(b, "r") as second:
         paths_a, paths_b = set(dataset_paths(first)), set(dataset_paths(second))
-        differing = paths_a - paths_b if allow_new else paths_a ^ paths_b
+        differing = set()
+        if moved_axes:
+            old_axes = {path for path in paths_a if path.startswith(AXES_GROUP + "/")}
+            differing.update(path for path in old_axes
+                             if not _same_coordinates(first[path], _coordinate_copies(second, path.split("/")[-1])))
+            paths_a -= old_axes
+        differing.update(paths_a - paths_b if allow_new else paths_a ^ paths_b)
         differing.update(path for path in paths_a & paths_b if not _same_contents(first[path], second[path]))
     return sorted(differing)

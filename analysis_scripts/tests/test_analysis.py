@@ -292,9 +292,30 @@ def write_synthetic_archive(path, gammas=GAMMAS, class_names=CLASS_NAMES, channe
     return path
 
 
-@pytest.fixture
-def archive(tmp_path):
-    return write_synthetic_archive(tmp_path / "run.h5")
+def move_axes_into_groups(path):
+    """Rewrites a synthetic archive of format 1 (scales under /axes) in format 2, as wna_mpi
+    writes it today: each group holds copies of the scales its datasets use; /axes is gone."""
+    with h5py.File(path, "r+") as f:
+        attached = []
+        f.visititems(lambda name, item: attached.append(item) if isinstance(item, h5py.Dataset)
+                     and not name.startswith("axes/") and "DIMENSION_LIST" in item.attrs else None)
+        for dataset in attached:
+            group, labels = dataset.parent, [dim.label for dim in dataset.dims]
+            for axis, label in enumerate(labels):
+                old = dataset.dims[axis][0]
+                if label not in group:
+                    group.create_dataset(label, data=old[()]).make_scale(label)
+                dataset.dims[axis].detach_scale(old)
+                dataset.dims[axis].attach_scale(group[label])
+        del f["axes"]
+    return path
+
+
+@pytest.fixture(params=["format 1", "format 2"])
+def archive(tmp_path, request):
+    """A synthetic archive in both layouts: format 1 (/axes) and format 2 (netCDF-4)."""
+    path = write_synthetic_archive(tmp_path / "run.h5")
+    return move_axes_into_groups(path) if request.param == "format 2" else path
 
 
 def run_script(name, *args):

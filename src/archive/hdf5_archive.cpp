@@ -1,19 +1,23 @@
 // Parallel HDF5 backend of the archive: one file opened by every rank through the MPI-IO
-// driver, collective hyperslab writes, dimension scales for named axes, and a temporary
-// file (core/output_file.hpp) that rank 0 creates exclusively and renames only when the
-// archive is complete.
+// driver, collective hyperslab writes, and a temporary file (core/output_file.hpp) that rank 0
+// creates exclusively and renames only when the archive is complete. Named axes become
+// netCDF-4 dimensions: before the rename, rank 0 reopens the file alone and gives every group
+// the dimension scales its datasets use (coordinates, or a dimension without one), so that
+// netCDF and xarray read each group by itself. This runs serially because parallel HDF5
+// cannot write the variable-length strings netCDF needs for labels.
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <unistd.h>
 
 #include <exception>
 #include <functional>
+#include <map>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "hdf5_handle.hpp"
 #include "wna/archive/archive.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
@@ -23,37 +27,26 @@
 namespace wna {
 namespace {
 
-// Owns one HDF5 identifier and closes it with the matching H5*close.
-class Handle {
- public:
-  Handle() = default;
-  Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what) : id_(id), close_(close) {
-    if (id_ < 0) throw Error("HDF5: " + what + " failed");
-  }
-  ~Handle() { reset(); }
-  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
-  Handle& operator=(Handle&& other) noexcept {
-    reset();
-    id_ = std::exchange(other.id_, -1);
-    close_ = other.close_;
-    return *this;
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  hid_t get() const { return id_; }
-  void release() { id_ = -1; }  // forget the identifier without closing it
-  void reset() {
-    if (id_ >= 0 && close_) close_(id_);
-    id_ = -1;
-  }
+using hdf5::check;
+using hdf5::Handle;
 
- private:
-  hid_t id_ = -1;
-  herr_t (*close_)(hid_t) = nullptr;
-};
+// netCDF-4's mark of a dimension scale that is a dimension only (no coordinate variable).
+constexpr const char* kDimensionWithoutVariable = "This is a netCDF dimension but not a netCDF variable.";
 
-void check(herr_t status, const std::string& what) {
-  if (status < 0) throw Error("HDF5: " + what + " failed");
+// A fixed-length UTF-8 string type that holds `value` (at least one byte).
+Handle text_type(const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+  check(H5Tset_size(type.get(), std::max<size_t>(1, value.size())), "H5Tset_size");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  return type;
+}
+
+void write_text_attribute(hid_t object, const std::string& name, const std::string& value) {
+  const Handle type = text_type(value);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+  Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+                   "creating attribute " + name);
+  check(H5Awrite(attribute.get(), type.get(), value.empty() ? "" : value.data()), "writing attribute " + name);
 }
 
 std::vector<hsize_t> to_hsize(const std::vector<int64_t>& dims) {
@@ -116,24 +109,10 @@ class Hdf5Archive final : public ArchiveWriter {
   const std::string& path() const override { return final_path_; }
 
   void define_axis(const std::string& name, const std::vector<double>& values) override {
-    if (!defined_axes_.insert(name).second) return;
-    const DatasetSpec spec{"/axes/" + name, {static_cast<int64_t>(values.size())}, {}, "coordinate axis " + name};
-    write_rows(spec, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, values.data(), 0, rank_ == 0 ? spec.dims[0] : 0);
-    make_scale(name);
+    axes_.try_emplace(name, Axis{values, {}});
   }
-
   void define_axis(const std::string& name, const std::vector<std::string>& labels) override {
-    if (!defined_axes_.insert(name).second) return;
-    size_t width = 1;
-    for (const auto& label : labels) width = std::max(width, label.size());
-    std::vector<char> packed(labels.size() * width, '\0');
-    for (size_t i = 0; i < labels.size(); ++i) labels[i].copy(packed.data() + i * width, width);
-    Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-    check(H5Tset_size(type.get(), width), "H5Tset_size");
-    check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
-    const DatasetSpec spec{"/axes/" + name, {static_cast<int64_t>(labels.size())}, {}, "labels of axis " + name};
-    write_rows(spec, type.get(), type.get(), packed.data(), 0, rank_ == 0 ? spec.dims[0] : 0);
-    make_scale(name);
+    axes_.try_emplace(name, Axis{{}, labels});
   }
 
   void write(const DatasetSpec& spec, const double* rows, int64_t begin, int64_t end) override {
@@ -144,9 +123,7 @@ class Hdf5Archive final : public ArchiveWriter {
   }
 
   void set_attribute(const std::string& object, const std::string& name, const std::string& value) override {
-    Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-    check(H5Tset_size(type.get(), std::max<size_t>(1, value.size())), "H5Tset_size");
-    check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+    const Handle type = text_type(value);
     put_attribute(object, name, type.get(), value.empty() ? "" : value.data());
   }
   void set_attribute(const std::string& object, const std::string& name, double value) override {
@@ -162,6 +139,7 @@ class Hdf5Archive final : public ArchiveWriter {
     std::string failure;
     if (rank_ == 0) {
       try {
+        add_dimension_scales();
         temporary_->commit();
       } catch (const std::exception& e) {
         failure = e.what();
@@ -176,6 +154,7 @@ class Hdf5Archive final : public ArchiveWriter {
  private:
   void write_rows(const DatasetSpec& spec, hid_t memory_type, hid_t file_type, const void* rows,
                   int64_t begin, int64_t end) {
+    check_spec(spec);
     const auto dims = to_hsize(spec.dims);
     Handle file_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
                       "dataspace of " + spec.path);
@@ -198,21 +177,90 @@ class Hdf5Archive final : public ArchiveWriter {
     }
     check(H5Dwrite(dataset.get(), memory_type, memory_space.get(), file_space.get(), transfer_.get(), rows),
           "writing " + spec.path);
-    if (!spec.description.empty()) set_attribute(spec.path, "description", spec.description);
-    for (size_t axis = 0; axis < spec.axes.size(); ++axis) {
-      if (spec.axes[axis].empty()) continue;
-      Handle scale(H5Dopen2(file_.get(), ("/axes/" + spec.axes[axis]).c_str(), H5P_DEFAULT), H5Dclose,
-                   "opening axis " + spec.axes[axis] + " for " + spec.path);
-      check(H5DSattach_scale(dataset.get(), scale.get(), static_cast<unsigned>(axis)),
-            "attaching axis " + spec.axes[axis] + " to " + spec.path);
-      check(H5DSset_label(dataset.get(), static_cast<unsigned>(axis), spec.axes[axis].c_str()),
-            "labelling axis of " + spec.path);
+    set_attribute(spec.path, "description", spec.description);
+    set_attribute(spec.path, "long_name", spec.description);
+    set_attribute(spec.path, "units", std::string("1"));
+    dimensioned_.push_back({spec.path, spec.dims, spec.axes});
+  }
+
+  void check_spec(const DatasetSpec& spec) const {
+    if (spec.axes.size() != spec.dims.size())
+      throw Error(fmt::format("archive: {} has {} dimensions but {} axis names", spec.path, spec.dims.size(),
+                              spec.axes.size()));
+    for (size_t i = 0; i < spec.axes.size(); ++i) {
+      const std::string& axis = spec.axes[i];
+      if (axis.empty() || axis.find('/') != std::string::npos)
+        throw Error(fmt::format("archive: {}: dimension {} needs an axis name without '/'", spec.path, i));
+      const auto found = axes_.find(axis);
+      if (found != axes_.end() && found->second.size() != spec.dims[i])
+        throw Error(fmt::format("archive: {}: dimension {} has {} values but axis {} has {}", spec.path, i,
+                                spec.dims[i], axis, found->second.size()));
     }
   }
 
-  void make_scale(const std::string& name) {
-    Handle scale(H5Dopen2(file_.get(), ("/axes/" + name).c_str(), H5P_DEFAULT), H5Dclose, "opening axis " + name);
-    check(H5DSset_scale(scale.get(), name.c_str()), "making " + name + " a dimension scale");
+  // Rank 0, with the file closed by every rank: gives each group the dimension scales of the
+  // axes its datasets use and attaches them (docs/archive.md, "Dimensions and coordinates").
+  void add_dimension_scales() {
+    Handle file(H5Fopen(temp_path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, "reopening " + temp_path_);
+    std::map<std::string, int64_t> scale_sizes;
+    for (const auto& dataset : dimensioned_) {
+      const std::string group = dataset.path.substr(0, dataset.path.rfind('/'));
+      Handle target(H5Dopen2(file.get(), dataset.path.c_str(), H5P_DEFAULT), H5Dclose, "opening " + dataset.path);
+      for (size_t i = 0; i < dataset.axes.size(); ++i) {
+        const std::string& axis = dataset.axes[i];
+        const std::string scale_path = group + "/" + axis;
+        const auto [known, created] = scale_sizes.try_emplace(scale_path, dataset.dims[i]);
+        if (created) {
+          create_scale(file.get(), scale_path, axis, dataset.dims[i]);
+        } else if (known->second != dataset.dims[i]) {
+          throw Error(fmt::format("archive: {}: dimension {} ({}) has {} values, another dataset of the group {}",
+                                  dataset.path, i, axis, dataset.dims[i], known->second));
+        }
+        Handle scale(H5Dopen2(file.get(), scale_path.c_str(), H5P_DEFAULT), H5Dclose, "opening " + scale_path);
+        check(H5DSattach_scale(target.get(), scale.get(), static_cast<unsigned>(i)),
+              "attaching " + scale_path + " to " + dataset.path);
+        check(H5DSset_label(target.get(), static_cast<unsigned>(i), axis.c_str()),
+              "labelling dimension " + std::to_string(i) + " of " + dataset.path);
+      }
+    }
+  }
+
+  // A coordinate variable (an axis given to define_axis) or, for any other axis name, a
+  // netCDF-4 dimension without a variable: a dataset never written (no storage) whose scale
+  // name is netCDF's marker followed by the length.
+  void create_scale(hid_t file, const std::string& path, const std::string& axis, int64_t size) {
+    const hsize_t length = static_cast<hsize_t>(size);
+    Handle space(H5Screate_simple(1, &length, nullptr), H5Sclose, "dataspace of " + path);
+    const auto found = axes_.find(axis);
+    if (found == axes_.end()) {
+      Handle scale(H5Dcreate2(file, path.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                   H5Dclose, "creating dimension " + path);
+      check(H5DSset_scale(scale.get(), fmt::format("{}{:10d}", kDimensionWithoutVariable, size).c_str()),
+            "making " + path + " a dimension");
+      return;
+    }
+    const Axis& coordinates = found->second;
+    const bool labels = !coordinates.labels.empty();
+    Handle type(labels ? H5Tcopy(H5T_C_S1) : H5Tcopy(H5T_IEEE_F64LE), H5Tclose, "type of " + path);
+    if (labels) {
+      check(H5Tset_size(type.get(), H5T_VARIABLE), "variable-length strings");
+      check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "UTF-8 strings");
+    }
+    Handle scale(H5Dcreate2(file, path.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                 H5Dclose, "creating coordinate " + path);
+    if (labels) {
+      std::vector<const char*> texts;
+      for (const auto& label : coordinates.labels) texts.push_back(label.c_str());
+      check(H5Dwrite(scale.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()), "writing " + path);
+    } else {
+      check(H5Dwrite(scale.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, coordinates.values.data()),
+            "writing " + path);
+    }
+    check(H5DSset_scale(scale.get(), axis.c_str()), "making " + path + " a dimension scale");
+    const std::string description = (labels ? "labels of axis " : "coordinate axis ") + axis;
+    write_text_attribute(scale.get(), "description", description);
+    write_text_attribute(scale.get(), "long_name", description);
+    if (!labels) write_text_attribute(scale.get(), "units", "1");
   }
 
   void put_attribute(const std::string& object, const std::string& name, hid_t memory_type, const void* value,
@@ -230,9 +278,21 @@ class Hdf5Archive final : public ArchiveWriter {
     check(H5Awrite(attribute.get(), memory_type, value), "writing attribute " + name + " on " + object);
   }
 
+  struct Axis {
+    std::vector<double> values;
+    std::vector<std::string> labels;
+    int64_t size() const { return static_cast<int64_t>(labels.empty() ? values.size() : labels.size()); }
+  };
+  struct Dimensioned {  // a dataset written, with the axis name of each dimension
+    std::string path;
+    std::vector<int64_t> dims;
+    std::vector<std::string> axes;
+  };
+
   MPI_Comm comm_;
   int rank_ = 0;
-  std::set<std::string> defined_axes_;  // the same on every rank: define_axis is collective
+  std::map<std::string, Axis> axes_;     // the same on every rank: define_axis is collective
+  std::vector<Dimensioned> dimensioned_;
   std::string final_path_, temp_path_;
   bool committed_ = false;
   std::optional<AtomicFile> temporary_;  // rank 0: the file it created, renamed at commit

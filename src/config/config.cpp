@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -173,7 +174,7 @@ struct ParsedEntry {
 };
 
 struct ParseState {
-  std::ifstream* stream = nullptr;
+  std::istream* stream = nullptr;
   int line = 0;
   bool line_indented = false;  // inih passes an indented line on as a continuation
   std::string last_name;
@@ -219,19 +220,29 @@ std::vector<std::string> split_list(const std::string& text) {
 
 Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
                       const std::vector<std::string>& overrides) {
-  ParseState state;
+  std::string text;
   if (!ini_path.empty()) {
     if (!std::filesystem::is_regular_file(ini_path))
       throw UsageError(fmt::format("{}: cannot open config file: {}", ini_path,
                                    std::filesystem::exists(ini_path) ? "not a regular file" : "no such file"));
-    std::ifstream lines(ini_path);
-    if (!lines) throw UsageError(fmt::format("{}: cannot open config file", ini_path));
-    std::string text;
-    for (int number = 1; std::getline(lines, text); ++number)
-      if (static_cast<int>(text.size()) > kMaxLineLength)
+    std::ifstream file(ini_path, std::ios::binary);
+    if (!file) throw UsageError(fmt::format("{}: cannot open config file", ini_path));
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  }
+  return resolve_config_text(schema, ini_path, text, overrides);
+}
+
+Config resolve_config_text(const ConfigSchema& schema, const std::string& ini_path, const std::string& ini_text,
+                           const std::vector<std::string>& overrides) {
+  ParseState state;
+  if (!ini_text.empty()) {
+    std::istringstream lines(ini_text);
+    std::string line;
+    for (int number = 1; std::getline(lines, line); ++number)
+      if (static_cast<int>(line.size()) > kMaxLineLength)
         throw UsageError(fmt::format("{}:{}: line longer than {} characters; continue a long list on "
                                      "indented lines", ini_path, number, kMaxLineLength));
-    std::ifstream stream(ini_path);
+    std::istringstream stream(ini_text);
     state.stream = &stream;
     const int error_line = ini_parse_stream(read_line, &state, on_entry, &state);
     if (error_line > 0)

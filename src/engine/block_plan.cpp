@@ -15,7 +15,7 @@ RankBlocks BlockPlan::blocks_of_rank(int rank, int ranks) const { return RankBlo
 RankBlocks::RankBlocks(const BlockPlan& plan, int rank, int ranks, std::vector<int64_t> completed)
     : plan_(plan), rank_(rank), ranks_(ranks),
       completed_(std::make_shared<const std::vector<int64_t>>(std::move(completed))) {
-  const int64_t remaining = plan_.blocks() - static_cast<int64_t>(completed_->size());
+  const int64_t remaining = plan_.range().end - plan_.range().first - static_cast<int64_t>(completed_->size());
   last_ = remaining > rank_ ? (remaining - rank_ + ranks_ - 1) / ranks_ : 0;
 }
 
@@ -23,7 +23,7 @@ Block RankBlocks::operator[](int64_t i) const {
   // Position p among the blocks not completed; its index is the smallest one with p blocks
   // not completed before it: iterate index = p + (completed blocks <= index) up to its fixed
   // point (a few binary searches).
-  const int64_t position = rank_ + (first_ + i) * ranks_;
+  const int64_t position = plan_.range().first + rank_ + (first_ + i) * ranks_;
   int64_t index = position;
   for (;;) {
     const auto done = std::upper_bound(completed_->begin(), completed_->end(), index) - completed_->begin();

@@ -92,7 +92,7 @@ uint64_t checkpoint_digest(const RunState& state) {
   return fnv1a(reinterpret_cast<const char*>(blocks.data()), blocks.size() * sizeof(int64_t)) | 1;
 }
 
-void check_run_state(const std::string& path, const RunState& state, int64_t blocks,
+void check_run_state(const std::string& path, const RunState& state, const BlockRange& range,
                      const std::vector<size_t>& limb_counts) {
   const auto fail = [&](const std::string& what) {
     throw UsageError(fmt::format("checkpoint {}: {}; it was not written by this run (delete it to start afresh)", path,
@@ -100,8 +100,8 @@ void check_run_state(const std::string& path, const RunState& state, int64_t blo
   };
   const auto& done = state.completed_blocks;
   for (size_t i = 0; i < done.size(); ++i) {
-    if (done[i] < 0 || done[i] >= blocks)
-      fail(fmt::format("completed block {} is outside the run's {} blocks", done[i], blocks));
+    if (done[i] < range.first || done[i] >= range.end)
+      fail(fmt::format("completed block {} is outside this job's blocks [{}, {})", done[i], range.first, range.end));
     if (i > 0 && done[i] <= done[i - 1])
       fail(fmt::format("completed block {} is {} after block {}", done[i], done[i] == done[i - 1] ? "repeated" : "listed",
                        done[i - 1]));

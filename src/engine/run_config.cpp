@@ -28,6 +28,15 @@ const KeyTable<RunSettings>& engine_keys() {
     t.add({.section = "run", .key = "samples", .type = KeyType::Integer, .default_value = "100000",
            .help = "noise images per gamma value", .min = 1, .max = 1e15},
           [](S& s) -> int64_t& { return s.samples; });
+    t.add({.section = "run", .key = "first_sample", .type = KeyType::Integer, .default_value = "0",
+           .help = "this job computes samples [first_sample, end_sample) of the run (a job array's share; "
+                   "wna_merge adds the archives of the shares into the archive of the whole run); a multiple "
+                   "of block_size", .min = 0, .max = 1e15},
+          [](S& s) -> int64_t& { return s.first_sample; });
+    t.add({.section = "run", .key = "end_sample", .type = KeyType::Integer, .default_value = "0",
+           .help = "end of this job's samples: a multiple of block_size, or run.samples (0: run.samples)",
+           .min = 0, .max = 1e15},
+          [](S& s) -> int64_t& { return s.end_sample; });
     t.add({.section = "run", .key = "block_size", .type = KeyType::Integer, .default_value = "1000",
            .help = "samples per block (forward batch); blocks are dealt round-robin to ranks", .min = 1, .max = 1 << 20},
           [](S& s) -> int64_t& { return s.block_size; });
@@ -39,7 +48,7 @@ const KeyTable<RunSettings>& engine_keys() {
            .help = "worker threads per rank, each on its own forward chunks (0: cores / ranks on the node)",
            .min = 0, .max = 1024, .effect = Effect::None},
           [](S& s) -> int& { return s.threads; });
-    t.add({.section = "run", .key = "output", .type = KeyType::Text, .default_value = "out/wna.h5",
+    t.add({.section = "run", .key = "output", .type = KeyType::Text, .default_value = "runs/wna.h5",
            .help = "HDF5 archive to write (written as a temporary file, renamed when complete)",
            .effect = Effect::None},
           [](S& s) -> std::string& { return s.output; });
@@ -64,7 +73,7 @@ const KeyTable<RunSettings>& engine_keys() {
     t.add({.section = "run", .key = "progress_seconds", .type = KeyType::Real, .default_value = "10",
            .help = "interval of rank 0's progress lines (0: none)", .min = 0, .effect = Effect::None},
           [](S& s) -> double& { return s.progress_seconds; });
-    t.add({.section = "model", .key = "file", .type = KeyType::Text, .default_value = "models/lenet_mnist_demo.pt",
+    t.add({.section = "model", .key = "file", .type = KeyType::Text, .default_value = "models/lenet_mnist.pt",
            .help = "model file written by wna_train, or a TorchScript module", .must_exist = true,
            .effect = Effect::FileContent},
           [](S& s) -> std::string& { return s.model_file; });
@@ -218,6 +227,12 @@ RunSettings run_settings(const Config& config) {
     throw UsageError(fmt::format("run.block_size = {}: must be a multiple of run.forward_batch = {} (forward "
                                  "chunks are aligned to sample indices so results do not depend on the block size)",
                                  s.block_size, s.forward_batch));
+  if (s.end_sample > s.samples || (s.end_sample % s.block_size != 0 && s.end_sample != s.samples))
+    throw UsageError(fmt::format("run.end_sample = {}: must be a multiple of run.block_size = {} or run.samples = {}, "
+                                 "and at most run.samples (0: run.samples)", s.end_sample, s.block_size, s.samples));
+  if (s.first_sample % s.block_size != 0 || s.first_sample >= s.job_end())
+    throw UsageError(fmt::format("run.first_sample = {}: must be a multiple of run.block_size = {} and below "
+                                 "the job's end, {}", s.first_sample, s.block_size, s.job_end()));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
   if (!s.model_sha256.empty() &&
       (s.model_sha256.size() != 64 || s.model_sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))

@@ -65,7 +65,7 @@ with h5py.File(archive_path, "r") as f:
     f.visititems(lambda name, item: (datasets if isinstance(item, h5py.Dataset) else groups).append("/" + name))
     mean_shape = f["/classification_images/mean"].shape
     G, K, C, H, W = mean_shape
-    S = f["/axes/stage_samples"].shape[0]
+    S = f["/classification_images/stage_samples"].shape[0]
     L = f["/raw/class_image_limbs"].shape[0]
     letters = {"G": G, "K": K, "C": C, "H": H, "W": W, "P": C * H * W, "S": S, "L": L}
 
@@ -102,21 +102,27 @@ with h5py.File(archive_path, "r") as f:
         shape = tuple(letters[letter.strip()] for letter in row[1][1:-1].split(","))
         if item.shape != shape:
             problems.append(f"{path}: shape {item.shape} in the archive, the doc says {row[1]} = {shape}")
-        kind = {"f": "float64", "i": "int64", "S": "string"}.get(item.dtype.kind)
+        kind = {"f": "float64", "i": "int64", "S": "string", "O": "string"}.get(item.dtype.kind)
         if item.dtype.kind in "fi" and item.dtype.itemsize != 8:
             kind = str(item.dtype)
         if row[2] != kind:
             problems.append(f"{path}: dtype {item.dtype} in the archive, the doc says {row[2]}")
-        if path.startswith("/classification_images/"):
+        if path.startswith("/classification_images/") and "CLASS" not in item.attrs:
             axes = [axis.strip() for axis in row[3].split(",")]
             labels = [dim.label for dim in item.dims]
             if labels != axes:
                 problems.append(f"{path}: dimension labels {labels}, the doc says {axes}")
-            for i, axis in enumerate(labels):
-                if list(item.dims[i].keys()) != [axis] or item.dims[i][0] != f["/axes/" + axis]:
-                    problems.append(f"{path}: dimension {i} is not attached to the scale /axes/{axis}")
-        elif len(row) >= 4 and row[3] not in ("—", "-") and not path.startswith("/axes/"):
-            problems.append(f"{path}: the doc lists axes {row[3]}, the dataset has no scales")
+    # 2b. Every dimension of every dataset (scales aside) is labelled and attached to the scale
+    # of that name in the dataset's own group (netCDF-4 resolves dimensions there).
+    for path in datasets:
+        item = f[path]
+        if "CLASS" in item.attrs:  # a dimension scale itself
+            continue
+        group = path.rsplit("/", 1)[0] or "/"
+        for i, dim in enumerate(item.dims):
+            scale = f"{group}/{dim.label}"
+            if not dim.label or scale not in f or len(dim) != 1 or dim[0] != f[scale]:
+                problems.append(f"{path}: dimension {i} is not attached to the scale {scale}")
     for path in datasets:
         if path not in documented_paths:
             problems.append(f"dataset {path} is mentioned but has no row in the doc's tables")

@@ -71,7 +71,7 @@ with h5py.File(sys.argv[1]) as f:
     conv2 = sta["conv2"]
     assert conv2["sta"].shape == (50, 1, 14, 14), conv2["sta"].shape
     assert [d.label for d in conv2["sta"].dims] == ["conv2_channel", "channel", "conv2_rf_y", "conv2_rf_x"]
-    assert conv2["sta_at_position"].dims[2][0] == f["/axes/conv2_rf_y"]
+    assert conv2["sta_at_position"].dims[2][0] == conv2["conv2_rf_y"]
     assert (conv2.attrs["receptive_field_size"], conv2.attrs["receptive_field_jump"],
             conv2.attrs["receptive_field_start"]) == (14, 2, 0)
     assert (conv2.attrs["position_origin_y"], conv2.attrs["position_origin_x"]) == (10, 10)
@@ -111,7 +111,7 @@ with h5py.File(sys.argv[1]) as f:
     assert list(relu1["unit"][()]) == [3, 11] and list(relu3["unit"][()]) == [2]
     assert relu1["covariance_difference"].shape == (2, 25, 25)
     assert relu1["components"].shape == (2, 3, 1, 5, 5)
-    assert [d.label for d in relu1["components"].dims] == ["relu1_stc_unit", "", "channel", "relu1_rf_y", "relu1_rf_x"]
+    assert [d.label for d in relu1["components"].dims] == ["relu1_stc_unit", "component", "channel", "relu1_rf_y", "relu1_rf_x"]
     assert relu1["null_eigenvalues"].shape == (2, 4, 25) and relu1.attrs["shuffles"] == 4
     assert stc["relu2"]["components"].shape == (1, 3, 1, 14, 14)
     assert relu3["components"].shape == (1, 3, 1, 28, 28) and relu3.attrs["count"] == 3000
@@ -137,8 +137,9 @@ with h5py.File(sys.argv[1]) as f:
     # Mean activation maps at the same gamma: counts are the classification images' counts
     # there, means are sums / counts.
     activations = f["/activations"]
-    assert sorted(activations) == ["conv1", "conv2"] and activations.attrs["gamma"] == 0.0
-    gamma0 = list(f["/axes/gamma"][()]).index(0.0)
+    layers = sorted(name for name, item in activations.items() if isinstance(item, h5py.Group))
+    assert layers == ["conv1", "conv2"] and activations.attrs["gamma"] == 0.0, layers
+    gamma0 = list(f["/classification_images/gamma"][()]).index(0.0)
     for layer, shape in [("conv1", (10, 20, 24, 24)), ("conv2", (10, 50, 8, 8))]:
         group = activations[layer]
         assert group["mean_by_predicted_class"].shape == shape and group["of_classification_image"].shape == shape
@@ -161,7 +162,7 @@ with h5py.File(sys.argv[1]) as f:
     assert list(micro["images"][()]) == [20] * 10
     assert np.array_equal(fraction, hits / 20.0)
     assert (fraction[:, :, :, 0, :] == fraction[:1, :, :1, 0, :]).all()
-    assert list(f["/axes/microstimulation_weight"][()]) == [0.0, 0.5, 1.0]
+    assert list(micro["microstimulation_weight"][()]) == [0.0, 0.5, 1.0]
     assert micro["conv2/mean_activation"].shape == (10, 50) and micro["fc1/step_shift"].shape == (10, 500)
     assert micro["conv2"].attrs["activation_layer"] == b"relu2" or micro["conv2"].attrs["activation_layer"] == "relu2"
 print("ok: /sta, /stc, /activations and /microstimulation layout, axes, filter correlation and limbs")

@@ -290,10 +290,10 @@ case_dry_run() {
 }
 
 case_print_template() {
-  mkdir -p "$SCRATCH/template/out"
+  mkdir -p "$SCRATCH/template/runs"
   "$WNA_MPI" --print-template >"$SCRATCH/template/template.ini" || fail "--print-template failed"
   grep -q '^\[run\]$' "$SCRATCH/template/template.ini" || fail "--print-template: no [run] section"
-  # The template's output (out/wna.h5) and data_dir (data) are relative: run where out/ exists.
+  # The template's output (runs/wna.h5) and data_dir (data) are relative: run where runs/ exists.
   (cd "$SCRATCH/template" &&
     "$WNA_MPI" template.ini --dry-run --set "model.file=$TINY_MODEL" >"$CAPTURE/template.out" 2>"$CAPTURE/template.err") ||
     fail "wna_mpi rejects its own template: $(cat "$CAPTURE/template.err")"
@@ -305,7 +305,7 @@ case_print_template() {
     grep -qx "${key#*.} = ${value}" "$CAPTURE/template.out" || fail "template key $key = $value not resolved"
   done < <(awk '/^\[/ { section = substr($0, 2, length($0) - 2) } /^[a-z_]+ = / { sub(/ = /, "="); print section "." $0 }' \
     "$SCRATCH/template/template.ini")
-  [[ -z "$(ls -A "$SCRATCH/template/out")" ]] || fail "template dry run wrote into out/"
+  [[ -z "$(ls -A "$SCRATCH/template/runs")" ]] || fail "template dry run wrote into runs/"
 }
 
 run_case "unknown key in the file (did you mean)" case_unknown_key_in_file

@@ -3,7 +3,7 @@
 # (1 thread), 2 ranks (1 thread) and 3 ranks (2 threads) gives bitwise-identical datasets
 # (analysis_scripts/compare_archives.py), and a run with another block size differs only in
 # the datasets defined per block (convergence, split-half reliability, /raw limbs,
-# /axes/stage_samples). Also: the root attributes (config, seed, samples, ranks = rank
+# /classification_images/stage_samples). Also: the root attributes (config, seed, samples, ranks = rank
 # count, versions, git_commit, start/end time), the dimension scales of
 # /classification_images/mean, and that run.overwrite = true replaces an existing archive.
 set -euo pipefail
@@ -50,7 +50,8 @@ BLOCK_DEPENDENT = {
     "/classification_images/convergence",
     "/classification_images/split_half_reliability",
     "/raw/class_image_limbs",
-    "/axes/stage_samples",
+    "/classification_images/stage_samples",
+    "/raw/limb",  # the dimension of class_image_limbs, whose length depends on the stages
 }
 reference, other = sys.argv[1:]
 differing = set(compare_archives(reference, other))
@@ -60,8 +61,8 @@ if unexpected:
 with h5py.File(reference) as a, h5py.File(other) as b:
     assert set(dataset_paths(a)) == set(dataset_paths(b)), "the archives hold different datasets"
     # The runs really used different block sizes (else this check proves nothing).
-    assert list(a["/axes/stage_samples"][()]) == [500, 1500, 3500, 6000], a["/axes/stage_samples"][()]
-    assert list(b["/axes/stage_samples"][()]) == [1500, 4500, 6000], b["/axes/stage_samples"][()]
+    assert list(a["/classification_images/stage_samples"][()]) == [500, 1500, 3500, 6000], a["/classification_images/stage_samples"][()]
+    assert list(b["/classification_images/stage_samples"][()]) == [1500, 4500, 6000], b["/classification_images/stage_samples"][()]
     same = len(dataset_paths(a)) - len(differing)
 print(f"ok: block size 500 vs 1500: {same} datasets identical, differing only in {sorted(differing)}")
 EOF
@@ -104,11 +105,11 @@ for name, ranks, block_size, threads in [("np1", 1, 500, 1), ("np2", 2, 500, 1),
         assert [dim.label for dim in mean.dims] == axes, [dim.label for dim in mean.dims]
         for i, axis in enumerate(axes):
             assert list(mean.dims[i].keys()) == [axis], f"dim {i}: scales {list(mean.dims[i].keys())}"
-            assert mean.dims[i][0] == f[f"/axes/{axis}"], f"dim {i} is not attached to /axes/{axis}"
-            assert mean.dims[i][0].shape == (mean.shape[i],), f"/axes/{axis} has {mean.dims[i][0].shape}"
-        assert list(f["/axes/gamma"][()]) == [0.0, 0.5]
-        assert [text(c) for c in f["/axes/class"][()]] == [str(c) for c in range(10)]
-        assert np.array_equal(f["/axes/y"][()], np.arange(28))
+            assert mean.dims[i][0] == f[f"/classification_images/{axis}"], f"dim {i} is not attached to its scale {axis}"
+            assert mean.dims[i][0].shape == (mean.shape[i],), f"scale {axis} has {mean.dims[i][0].shape}"
+        assert list(f["/classification_images/gamma"][()]) == [0.0, 0.5]
+        assert [text(c) for c in f["/classification_images/class"][()]] == [str(c) for c in range(10)]
+        assert np.array_equal(f["/classification_images/y"][()], np.arange(28))
 print("ok: root attributes and dimension scales of 4 archives")
 EOF
 

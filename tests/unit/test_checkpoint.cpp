@@ -157,6 +157,32 @@ TEST(Checkpoint, RemainingBlocksAreDealtOverAnyRankCountExactlyOnce) {
   EXPECT_EQ(remaining_blocks_of_rank(plan, std::nullopt, 0, 1).size(), 11);
 }
 
+TEST(Checkpoint, AJobOfARangeDealsOnlyItsBlocksWithTheirIndicesInTheWholeRun) {
+  // run.first_sample = 3000, run.end_sample = 9000 of 10500 samples: blocks 3..8, whatever the
+  // rank count and whichever of them a checkpoint holds; the short last block is not the job's.
+  const BlockPlan plan(10500, 1000, {3, 9});
+  EXPECT_EQ(plan.blocks(), 11);
+  for (const std::vector<int64_t>& completed : std::vector<std::vector<int64_t>>{{}, {3}, {4, 8}, {3, 4, 5, 6, 7, 8}}) {
+    RunState state;
+    state.completed_blocks = completed;
+    for (int ranks : {1, 2, 4, 7}) {
+      std::vector<int64_t> seen;
+      for (int rank = 0; rank < ranks; ++rank)
+        for (const Block& block : remaining_blocks_of_rank(plan, state, rank, ranks)) {
+          seen.push_back(block.index);
+          EXPECT_EQ(block.first_sample, static_cast<uint64_t>(block.index) * 1000);
+          EXPECT_EQ(block.count, 1000);
+        }
+      std::sort(seen.begin(), seen.end());
+      std::vector<int64_t> expected;
+      for (int64_t b = 3; b < 9; ++b)
+        if (!std::binary_search(completed.begin(), completed.end(), b)) expected.push_back(b);
+      EXPECT_EQ(seen, expected) << ranks << " ranks, " << completed.size() << " completed";
+    }
+  }
+  EXPECT_EQ(BlockPlan(10500, 1000, {10, 11}).blocks_of_rank(0, 1)[0].count, 500);
+}
+
 TEST(Checkpoint, RemainingBlocksAreTheListedOnesInOrderAndSlicesAgree) {
   // The lazy share against a plain listing: every rank count, completed sets at the start,
   // middle and end, including the short last block.
@@ -208,13 +234,16 @@ TEST(Checkpoint, DecodedStateIsCheckedAgainstTheRun) {
   good.completed_blocks = {0, 2, 5};
   good.limbs = {{3, -7, 0, 1}, {}};
   const std::vector<size_t> limbs{4, 0};
-  check_run_state("c", good, 6, limbs);
+  check_run_state("c", good, {0, 6}, limbs);
   const auto refused = [&](RunState state, int64_t blocks, const std::string& fragment) {
-    expect_message<UsageError>([&] { check_run_state("c", state, blocks, limbs); }, "checkpoint c: " + fragment);
+    expect_message<UsageError>([&] { check_run_state("c", state, {0, blocks}, limbs); }, "checkpoint c: " + fragment);
   };
   RunState state = good;
   state.completed_blocks = {0, 2, 6};
-  refused(state, 6, "completed block 6 is outside the run's 6 blocks");
+  refused(state, 6, "completed block 6 is outside this job's blocks [0, 6)");
+  // A job of blocks [1, 6) (run.first_sample): block 0 is another job's.
+  expect_message<UsageError>([&] { check_run_state("c", good, {1, 6}, limbs); },
+                             "checkpoint c: completed block 0 is outside this job's blocks [1, 6)");
   state.completed_blocks = {-1, 2};
   refused(state, 6, "completed block -1 is outside");
   state.completed_blocks = {0, 2, 2};

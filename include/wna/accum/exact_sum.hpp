@@ -57,8 +57,8 @@ class ExactBuffer {
   void set_kernels(ExactKernels kernels);
 
   // Host access (CPU buffers only; std::logic_error otherwise).
-  int64_t* limbs() { return host_ != nullptr ? host_ : not_on_host(); }
-  const int64_t* limbs() const { return host_ != nullptr ? host_ : not_on_host(); }
+  int64_t* limbs() { return host_ != nullptr || limb_count() == 0 ? host_ : not_on_host(); }
+  const int64_t* limbs() const { return host_ != nullptr || limb_count() == 0 ? host_ : not_on_host(); }
   void add(size_t i, double value) { add_fixed(i, to_fixed_point(value)); }
   void add_fixed(size_t i, int64_t q) {
     int64_t* limb = limbs() + 2 * i;

@@ -1,5 +1,5 @@
-// The archive interface: named n-dimensional datasets with named axes (dimension scales),
-// attributes, written collectively by all ranks, made visible only when complete. The
+// The archive interface: named n-dimensional datasets whose every dimension has a named axis
+// (a netCDF dimension, with coordinates when defined with define_axis), attributes, written collectively by all ranks, made visible only when complete. The
 // parallel HDF5 backend implements it; another backend would implement the same calls.
 #pragma once
 
@@ -15,7 +15,8 @@ namespace wna {
 struct DatasetSpec {
   std::string path;                     // e.g. "/gamma_sweep/classification_image"
   std::vector<int64_t> dims;
-  std::vector<std::string> axes;        // one per dim: a scale defined with define_axis, or ""
+  std::vector<std::string> axes;        // one name per dim: an axis given to define_axis (with
+                                        // coordinates) or any other name (a dimension only)
   std::string description;              // stored as the attribute "description"
 };
 
@@ -23,8 +24,9 @@ class ArchiveWriter {
  public:
   virtual ~ArchiveWriter() = default;
 
-  // Collective. A coordinate axis stored under /axes/<name> and attachable by name. Defining
-  // an axis name again does nothing (analyses sharing an axis define it with the same values).
+  // Collective. The coordinates of an axis: every group with a dataset that uses the axis gets
+  // them as its coordinate variable <group>/<name>. Defining an axis name again does nothing
+  // (analyses sharing an axis define it with the same values).
   virtual void define_axis(const std::string& name, const std::vector<double>& values) = 0;
   virtual void define_axis(const std::string& name, const std::vector<std::string>& labels) = 0;
 

@@ -54,8 +54,8 @@ class Config {
   const std::string& source() const { return source_; }
 
  private:
-  friend Config resolve_config(const ConfigSchema&, const std::string&,
-                               const std::vector<std::string>&);
+  friend Config resolve_config_text(const ConfigSchema&, const std::string&, const std::string&,
+                                    const std::vector<std::string>&);
   const std::string& raw(const std::string& name) const;
   std::string source_;
   ConfigSchema schema_;
@@ -66,6 +66,10 @@ class Config {
 // Throws wna::UsageError with one line: "<file>:<line>: <section.key> = '<value>': <reason>".
 Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
                       const std::vector<std::string>& overrides);
+
+// The same for INI text (e.g. an archive's `config` attribute); `ini_path` names it in messages.
+Config resolve_config_text(const ConfigSchema& schema, const std::string& ini_path, const std::string& ini_text,
+                           const std::vector<std::string>& overrides);
 
 // Every key at its default (a schema with a required key throws wna::UsageError).
 Config default_config(const ConfigSchema& schema);

@@ -14,6 +14,7 @@
 //                       the workers' exact sums merge into sums() (checkpointed with the run)
 //   own_pass()          work of its own after the noise pass (e.g. microstimulation's cells)
 //   reduce()            exact sums over ranks: all-reduce, or reduce-scatter to unit owners
+//   sums_datasets()     where write() puts the whole of sums() (wna_merge adds archives' sums)
 //   write()             finalises its statistics and writes its archive group (collective)
 #pragma once
 
@@ -105,6 +106,9 @@ class Analysis {
   virtual std::unique_ptr<NoiseWorker> make_worker() const { return nullptr; }
   // This rank's exact sums (the workers' merged), saved in checkpoints. Empty: none.
   virtual ExactBuffer& sums() { return sums_; }
+  // The archive datasets (int64) whose values, concatenated in this order, are sums() after
+  // reduce(): how wna_merge reads a job's exact sums back. Empty when sums() is.
+  virtual std::vector<std::string> sums_datasets() const { return {}; }
 
   // --- after the noise pass ----------------------------------------------------------------
   // Work of its own on this rank's share (`threads` workers); `on_progress(fraction)` now and

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "wna/engine/block_plan.hpp"
+
 namespace wna {
 
 struct RunState {
@@ -28,9 +30,9 @@ RunState decode_checkpoint(const std::string& path, const std::string& bytes);
 uint64_t checkpoint_digest(const RunState& state);
 
 // Throws UsageError naming `path` unless the decoded `state` fits this run, whatever its
-// checksum says: completed blocks strictly increasing within [0, blocks), one sum vector per
-// accumulator with `limb_counts[i]` limbs, every low limb normalised to [0, 2^32).
-void check_run_state(const std::string& path, const RunState& state, int64_t blocks,
+// checksum says: completed blocks strictly increasing within this job's `range`, one sum vector
+// per accumulator with `limb_counts[i]` limbs, every low limb normalised to [0, 2^32).
+void check_run_state(const std::string& path, const RunState& state, const BlockRange& range,
                      const std::vector<size_t>& limb_counts);
 
 }  // namespace wna

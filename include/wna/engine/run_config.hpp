@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wna/config/config.hpp"
+#include "wna/engine/block_plan.hpp"
 #include "wna/models/network.hpp"
 #include "wna/noise/noise.hpp"
 
@@ -21,7 +22,9 @@ ConfigSchema engine_schema();
 struct RunSettings {
   // [run]
   uint64_t seed;
-  int64_t samples;
+  int64_t samples;              // the run's budget per gamma value: sample indices [0, samples)
+  int64_t first_sample;         // this job computes [first_sample, end_sample) of them, both on
+  int64_t end_sample;           // block boundaries; end_sample 0: samples (use job_end())
   int64_t block_size;           // samples per block: the unit of work dealt to ranks
   int64_t forward_batch;        // samples per forward pass; block_size is a multiple of it
   int threads;                  // worker threads per rank (each runs single-threaded LibTorch)
@@ -50,6 +53,9 @@ struct RunSettings {
   std::vector<double> gammas;   // 0 = pure noise
 
   int64_t blocks() const { return (samples + block_size - 1) / block_size; }
+  int64_t job_end() const { return end_sample > 0 ? end_sample : samples; }
+  BlockRange block_range() const { return {first_sample / block_size, (job_end() + block_size - 1) / block_size}; }
+  int64_t range_samples() const { return job_end() - first_sample; }  // samples this job sums
 };
 
 // The spec of a TorchScript model: from model.input_shape and model.classes / class_names where

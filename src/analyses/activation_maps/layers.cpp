@@ -108,6 +108,12 @@ void write_activation_maps(ArchiveWriter& archive, const ActivationMapAccumulato
     archive.write({group + "/sum", dims, axes, "raw: sum of the activation over the samples predicted as each class"},
                   rows_or_none(sums), begin, end);
   }
+  const auto limbs = static_cast<int64_t>(maps.buffer().limb_count());
+  const auto [limb_begin, limb_end] = owned_rows(limbs, rank, ranks);
+  archive.write({"/activations/limbs", {limbs}, {"limb"},
+                 "exact accumulator limbs of every layer's sums and the counts (docs/archive.md): archives merge by "
+                 "adding these"},
+                maps.buffer().limbs() + limb_begin, limb_begin, limb_end);
   archive.set_attribute("/activations", "gamma", gamma);
 }
 

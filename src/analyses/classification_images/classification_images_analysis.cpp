@@ -68,7 +68,7 @@ void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, c
   write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
   const auto& limbs = totals_.buffer();
   const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);
-  archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {},
+  archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {"limb"},
                  "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
                 limbs.limbs() + begin, begin, end);
   shared[kProbeGammaImages] = statistics.mean[probe_gamma_index(s.gammas)].reshape(

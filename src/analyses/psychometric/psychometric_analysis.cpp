@@ -91,6 +91,7 @@ class PsychometricAnalysis : public Analysis {
   std::unique_ptr<NoiseWorker> make_worker() const override {
     return std::make_unique<PsychometricWorker>(layout_, labels_);
   }
+  std::vector<std::string> sums_datasets() const override { return {"/psychometric/limbs"}; }
 
   void write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) override {
     const ModelSpec& spec = context_.network.spec();
@@ -138,7 +139,7 @@ class PsychometricAnalysis : public Analysis {
                    "fraction of samples predicted as their embedded test image's class (the psychometric curve)"},
                   rows_or_none(accuracy), begin, end);
     const auto [limb_begin, limb_end] = owned_rows(static_cast<int64_t>(sums_.limb_count()), ranks.rank, ranks.size);
-    archive.write({group + "/limbs", {static_cast<int64_t>(sums_.limb_count())}, {},
+    archive.write({group + "/limbs", {static_cast<int64_t>(sums_.limb_count())}, {"limb"},
                    "exact accumulator limbs (docs/archive.md): archives merge by adding these"},
                   sums_.limbs() + limb_begin, limb_begin, limb_end);
   }

@@ -48,7 +48,7 @@ class LayerWriter {
 
   void write_limbs(const ExactBuffer& buffer) {
     const int64_t record_limbs = 2 * static_cast<int64_t>(layer_.record());
-    archive_.write({group_ + "/limbs", {layer_.units, record_limbs}, {unit_axis_, ""},
+    archive_.write({sta_limbs_dataset(layer_.name), {layer_.units, record_limbs}, {unit_axis_, "limb"},
                     "exact accumulator limbs of each unit's sums (docs/archive.md): archives merge by adding these"},
                    buffer.limbs() + 2 * layer_.unit_index(statistics_.first_unit), statistics_.first_unit,
                    statistics_.end_unit);
@@ -100,6 +100,8 @@ void set_receptive_field_attributes(ArchiveWriter& archive, const std::string& g
   for (const auto& [name, value] : geometry) archive.set_attribute(group, name, value);
   archive.set_attribute(group, "receptive_field_source", layer.field.source);
 }
+
+std::string sta_limbs_dataset(const std::string& layer) { return kGroup + "/" + layer + "/limbs"; }
 
 void write_sta(ArchiveWriter& archive, const StaAccumulator& sta, double gamma, int64_t samples, Network& network,
                int rank, int ranks) {

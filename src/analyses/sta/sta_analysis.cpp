@@ -38,11 +38,17 @@ std::unique_ptr<NoiseWorker> StaAnalysis::make_worker() const {
   return std::make_unique<ProbedStimuliWorker<StaAccumulator>>(totals_.layout());
 }
 
+std::vector<std::string> StaAnalysis::sums_datasets() const {
+  std::vector<std::string> paths;  // the layers' records lie one after another in layout order
+  for (const StaLayer& layer : totals_.layout().layers()) paths.push_back(sta_limbs_dataset(layer.name));
+  return paths;
+}
+
 void StaAnalysis::reduce(Reducer& reducer, const Ranks& ranks) { reduce_sta_to_owners(reducer, totals_, ranks.size); }
 
 void StaAnalysis::write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) {
   const auto& s = context_.settings;
-  write_sta(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples,
+  write_sta(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.range_samples(),
             context_.network, ranks.rank, ranks.size);
 }
 

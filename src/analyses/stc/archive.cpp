@@ -87,24 +87,24 @@ void write_layer(ArchiveWriter& archive, const StcAccumulator& stc, const std::v
   put("sum_activation", rows.sum_activation, with({}, {}, false), "raw: sum of the unit's activation A");
   put("stimulus_mean", rows.stimulus_mean, with({}, {}, true), "mean stimulus on the unit's receptive field");
   put("normalized_sta", rows.normalized_sta, with({}, {}, true), "sum of activation x stimulus / A");
-  put("covariance_difference", rows.covariance_difference, with({p, p}, {"", ""}, false),
+  put("covariance_difference", rows.covariance_difference, with({p, p}, {"patch_row", "patch_column"}, false),
       "STC: activation-weighted stimulus covariance minus the stimulus covariance (P x P, P = receptive-field "
       "values in C x H x W order)");
-  put("eigenvalues", rows.eigenvalues, with({p}, {""}, false), "eigenvalues of covariance_difference, descending");
-  put("significant", rows.significant, with({p}, {""}, false),
+  put("eigenvalues", rows.eigenvalues, with({p}, {"eigen_index"}, false), "eigenvalues of covariance_difference, descending");
+  put("significant", rows.significant, with({p}, {"eigen_index"}, false),
       "1 where the eigenvalue lies outside [null_lower, null_upper]");
-  put("null_eigenvalues", rows.null_eigenvalues, with({shuffles, p}, {"", ""}, false),
+  put("null_eigenvalues", rows.null_eigenvalues, with({shuffles, p}, {"shuffle", "eigen_index"}, false),
       "eigenvalues (descending) of the covariance difference with activations shuffled against stimuli");
   put("null_lower", rows.null_lower, with({}, {}, false), "smallest eigenvalue of all null spectra");
   put("null_upper", rows.null_upper, with({}, {}, false), "largest eigenvalue of all null spectra");
-  put("component_eigenvalues", rows.component_eigenvalues, with({k}, {""}, false),
+  put("component_eigenvalues", rows.component_eigenvalues, with({k}, {"component"}, false),
       "eigenvalues of the stored components: largest magnitude first");
-  put("component_significant", rows.component_significant, with({k}, {""}, false),
+  put("component_significant", rows.component_significant, with({k}, {"component"}, false),
       "1 where the component's eigenvalue is significant");
-  put("components", rows.components, with({k}, {""}, true),
+  put("components", rows.components, with({k}, {"component"}, true),
       "unit eigenvectors of covariance_difference (excitatory: positive eigenvalue; suppressive: negative)");
   const auto record_limbs = static_cast<int64_t>(2 * layout.record(units.front()));
-  put("limbs", rows.limbs, with({record_limbs}, {""}, false),
+  put("limbs", rows.limbs, with({record_limbs}, {"limb"}, false),
       "exact accumulator limbs of each unit's sums (docs/archive.md): archives merge by adding these");
 
   archive.set_attribute(group, "kind", layer.kind);
@@ -114,6 +114,8 @@ void write_layer(ArchiveWriter& archive, const StcAccumulator& stc, const std::v
 }
 
 }  // namespace
+
+std::string stc_limbs_dataset(const std::string& layer) { return kGroup + "/" + layer + "/limbs"; }
 
 void write_stc(ArchiveWriter& archive, const StcAccumulator& stc, double gamma, int64_t samples, int64_t components,
                int rank, int ranks) {

@@ -57,11 +57,18 @@ std::unique_ptr<NoiseWorker> StcAnalysis::make_worker() const {
   return std::make_unique<ProbedStimuliWorker<StcAccumulator>>(totals_.layout());
 }
 
+std::vector<std::string> StcAnalysis::sums_datasets() const {
+  std::vector<std::string> paths;  // each layer's listed units lie together, layers in forward order
+  for (const auto& [begin, end] : stc_layer_ranges(totals_.layout()))
+    paths.push_back(stc_limbs_dataset(totals_.layout().units()[begin].layer.name));
+  return paths;
+}
+
 void StcAnalysis::reduce(Reducer& reducer, const Ranks& ranks) { reduce_stc_to_owners(reducer, totals_, ranks.size); }
 
 void StcAnalysis::write(ArchiveWriter& archive, SharedResults& /*shared*/, const Ranks& ranks) {
   const auto& s = context_.settings;
-  write_stc(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.samples, components_,
+  write_stc(archive, totals_, s.gammas[static_cast<size_t>(probe_gamma_index(s.gammas))], s.range_samples(), components_,
             ranks.rank, ranks.size);
 }
 

@@ -15,6 +15,7 @@ class ActivationMapsAnalysis : public Analysis {
   std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
   std::unique_ptr<NoiseWorker> make_worker() const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
+  std::vector<std::string> sums_datasets() const override { return {"/activations/limbs"}; }
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
   const ActivationMapAccumulator& accumulator() const { return totals_; }
   ActivationMapAccumulator& accumulator() { return totals_; }

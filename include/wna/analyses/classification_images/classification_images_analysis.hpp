@@ -20,6 +20,7 @@ class ClassImagesAnalysis : public Analysis {
   bool every_gamma() const override { return true; }
   std::unique_ptr<NoiseWorker> make_worker() const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
+  std::vector<std::string> sums_datasets() const override { return {"/raw/class_image_limbs"}; }
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
   const ClassImageAccumulator& accumulator() const { return totals_; }
   ClassImageAccumulator& accumulator() { return totals_; }

@@ -17,6 +17,9 @@ namespace wna {
 // _jump, _start, position_y, position_x and position_origin_y/x (docs/archive.md).
 void set_receptive_field_attributes(ArchiveWriter& archive, const std::string& group, const StaLayer& layer);
 
+// The dataset of a layer's exact sums: /sta/<layer>/limbs, one row of limbs per unit.
+std::string sta_limbs_dataset(const std::string& layer);
+
 // Collective. `sta` holds on each rank the reduced sums of the units it owns
 // (reduce_sta_to_owners); `samples` samples were accumulated at gamma value `gamma`. Needs the
 // input axes channel, y and x (define_class_image_axes). Writes nothing for an empty layout.

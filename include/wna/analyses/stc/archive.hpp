@@ -10,6 +10,9 @@
 
 namespace wna {
 
+// The dataset of a layer's exact sums: /stc/<layer>/limbs, one row of limbs per listed unit.
+std::string stc_limbs_dataset(const std::string& layer);
+
 // Collective. `stc` holds on each rank the reduced sums of the units it owns
 // (reduce_stc_to_owners); `samples` samples were accumulated at gamma value `gamma`. Needs the
 // input axes channel, y and x. Writes nothing for an empty layout.

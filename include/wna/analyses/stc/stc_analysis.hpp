@@ -16,6 +16,7 @@ class StcAnalysis : public Analysis {
   std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
   std::unique_ptr<NoiseWorker> make_worker() const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
+  std::vector<std::string> sums_datasets() const override;
   void reduce(Reducer& reducer, const Ranks& ranks) override;
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
   const StcAccumulator& accumulator() const { return totals_; }
