@@ -400,7 +400,10 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
   const double todo = static_cast<double>(s.range_samples() - resumed_samples);
   const double gammas = static_cast<double>(s.gammas.size());
   double last_fraction = 0;
-  const bool finished = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, mpi.comm(), timer,
+  const std::string slurm = wna::slurm_job();  // this segment of the run, for the history
+  const std::string segment = fmt::format("{} started {} on {} ranks: {}{}", program, start_time, mpi.size(),
+                                          wna::rank_hosts(mpi.comm()), slurm.empty() ? "" : "; Slurm job " + slurm);
+  const bool finished = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, segment, mpi.comm(), timer,
                                            [&](double fraction) {
     if (!root || s.progress_seconds <= 0 || fraction <= last_fraction) return;
     const auto now = Clock::now();
@@ -460,13 +463,19 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     wna::SharedResults shared;
     for (const auto& analysis : p.analyses) analysis->write(archive, shared, ranks);
     const auto& spec = p.network->spec();
+    const std::string end_time = now_iso8601(mpi.comm());
+    std::string history;  // earlier segments (a checkpoint's, or the merged shares'), then this one
+    if (p.resumed)
+      for (const auto& line : p.resumed->history) history += line + "\n";
+    history += fmt::format("{}; archive written {}", segment, end_time);
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
         {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
         {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
-        {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", now_iso8601(mpi.comm())}};
+        {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", end_time},
+        {"hosts", wna::rank_hosts(mpi.comm())}, {"slurm_job", slurm}, {"history", history}};
     for (const auto& [name, value] : text_attributes) archive.set_attribute("/", name, value);
     archive.set_attribute("/", "seed", static_cast<int64_t>(s.seed));
     archive.set_attribute("/", "samples", s.samples);
@@ -476,6 +485,8 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     archive.set_attribute("/", "ranks", static_cast<int64_t>(mpi.size()));
     archive.set_attribute("/", "resumed_samples", resumed_samples);  // computed by an earlier, checkpointed run
     archive.set_attribute("/", "model_test_accuracy", spec.test_accuracy);
+    archive.set_attribute("/", "signal_images",
+                          p.context->signals.defined() ? p.context->signals.size(0) : static_cast<int64_t>(0));
     archive.commit();
     if (!s.checkpoint.empty() && root) std::remove(s.checkpoint.c_str());  // the archive supersedes it
   }

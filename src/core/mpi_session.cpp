@@ -1,7 +1,11 @@
 // RAII MPI session (see include/wna/core/mpi_session.hpp).
 #include "wna/core/mpi_session.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "wna/core/error.hpp"
 
@@ -40,6 +44,51 @@ std::string broadcast_text(MPI_Comm comm, std::string text, int root) {
   text.resize(static_cast<size_t>(length));
   check_mpi(MPI_Bcast(text.data(), length, MPI_CHAR, root, comm), "broadcast of a text");
   return text;
+}
+
+std::string rank_hosts(MPI_Comm comm) {
+  int rank = 0, ranks = 1, length = 0;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  std::vector<char> name(MPI_MAX_PROCESSOR_NAME, '\0'), all(static_cast<size_t>(ranks) * MPI_MAX_PROCESSOR_NAME);
+  check_mpi(MPI_Get_processor_name(name.data(), &length), "the host name");
+  check_mpi(MPI_Gather(name.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, comm),
+            "gather of the host names");
+  std::string text;
+  if (rank == 0) {
+    std::vector<std::pair<std::string, std::vector<int>>> hosts;  // in order of first appearance
+    for (int r = 0; r < ranks; ++r) {
+      const std::string host(all.data() + static_cast<size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+      auto found = std::find_if(hosts.begin(), hosts.end(), [&](const auto& entry) { return entry.first == host; });
+      if (found == hosts.end()) found = hosts.insert(hosts.end(), {host, {}});
+      found->second.push_back(r);
+    }
+    for (const auto& [host, list] : hosts) {
+      std::string ranges;
+      for (size_t i = 0; i < list.size();) {
+        size_t j = i;
+        while (j + 1 < list.size() && list[j + 1] == list[j] + 1) ++j;
+        ranges += (ranges.empty() ? "" : ", ") +
+                  (i == j ? std::to_string(list[i]) : std::to_string(list[i]) + "-" + std::to_string(list[j]));
+        i = j + 1;
+      }
+      text += (text.empty() ? "" : ", ") + host + (list.size() == 1 ? " (rank " : " (ranks ") + ranges + ")";
+    }
+  }
+  return broadcast_text(comm, text);
+}
+
+std::string slurm_job() {
+  const auto variable = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "";
+  };
+  const std::string id = variable("SLURM_JOB_ID");
+  if (id.empty()) return "";
+  std::string details;
+  if (!variable("SLURM_ARRAY_JOB_ID").empty())
+    details = "array " + variable("SLURM_ARRAY_JOB_ID") + "_" + variable("SLURM_ARRAY_TASK_ID") + ", ";
+  return id + " (" + details + "name " + variable("SLURM_JOB_NAME") + ")";
 }
 
 }  // namespace wna

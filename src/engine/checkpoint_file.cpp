@@ -11,6 +11,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 #include <fmt/format.h>
 
 #include "wna/core/error.hpp"
@@ -19,11 +20,14 @@
 namespace boost::serialization {
 
 template <class Archive>
-void serialize(Archive& archive, wna::RunState& state, const unsigned int /*version*/) {
+void serialize(Archive& archive, wna::RunState& state, const unsigned int version) {
   archive & state.fingerprint & state.completed_blocks & state.limbs;
+  if (version >= 1) archive & state.history;  // checkpoints of version 0 have none
 }
 
 }  // namespace boost::serialization
+
+BOOST_CLASS_VERSION(wna::RunState, 1)
 
 namespace wna {
 namespace {

@@ -36,7 +36,7 @@ MergePlan plan_merge(const std::vector<std::string>& archives, const ConfigSchem
     const auto reader = open_hdf5_archive(path);
     MergeShare share{path, reader->text_attribute("config"), reader->integer_attribute("first_sample"),
                      reader->integer_attribute("end_sample"), reader->text_attribute("model_sha256"),
-                     reader->text_attribute("data_sha256")};
+                     reader->text_attribute("data_sha256"), reader->text_attribute("history")};
     plan.shares.push_back(std::move(share));
   }
   std::sort(plan.shares.begin(), plan.shares.end(),
@@ -84,6 +84,12 @@ RunState merged_run_state(const MergePlan& plan, const std::vector<Analysis*>& a
   state.fingerprint = fingerprint;
   for (int64_t block = settings.block_range().first; block < settings.block_range().end; ++block)
     state.completed_blocks.push_back(block);
+  for (const MergeShare& share : plan.shares) {
+    std::istringstream lines(share.history);
+    std::string line;
+    while (std::getline(lines, line))
+      state.history.push_back(fmt::format("share [{}, {}) {}: {}", share.first_sample, share.end_sample, share.path, line));
+  }
   for (Analysis* analysis : analyses) {
     const size_t limb_count = analysis->sums().limb_count();
     std::vector<int64_t> total(limb_count, 0);

@@ -17,8 +17,8 @@ RankBlocks remaining_blocks_of_rank(const BlockPlan& plan, const std::optional<R
 }
 
 bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const RankBlocks& my_blocks,
-                   const std::optional<RunState>& resumed, const std::string& fingerprint, MPI_Comm comm,
-                   PhaseTimer& timer, const std::function<void(double)>& on_progress) {
+                   const std::optional<RunState>& resumed, const std::string& fingerprint, const std::string& segment,
+                   MPI_Comm comm, PhaseTimer& timer, const std::function<void(double)>& on_progress) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   const auto buffers = pipeline.buffers();
@@ -59,6 +59,12 @@ bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const R
       state.completed_blocks.insert(state.completed_blocks.end(), resumed->completed_blocks.begin(),
                                     resumed->completed_blocks.end());
       std::sort(state.completed_blocks.begin(), state.completed_blocks.end());
+      state.history = resumed->history;
+    }
+    if (rank == 0) {
+      const BlockRange& range = settings.block_range();
+      state.history.push_back(fmt::format("{}; {} of {} blocks done at its last checkpoint", segment,
+                                          state.completed_blocks.size(), range.end - range.first));
     }
     int saved = 1;
     std::string failure;

@@ -69,6 +69,26 @@ second_done=$(grep -o 'resuming from checkpoint .*: [0-9]* of' "$CAPTURE/resumed
   >"$CAPTURE/compare.log" 2>&1 || fail "resumed and uninterrupted archives differ: $(cat "$CAPTURE/compare.log")"
 echo "ok: stopped on 2 ranks, resumed on 3 = uninterrupted on 1 ($(cat "$CAPTURE/compare.log"))"
 
+# The archive's history: the two stopped segments (with their rank counts and blocks done at
+# their last checkpoint), then the one that wrote it.
+"$PYTHON" - "$SCRATCH/resumed.h5" <<'PY'
+import re
+import sys
+import h5py
+with h5py.File(sys.argv[1]) as f:
+    history = f.attrs["history"].decode().splitlines()
+    hosts = f.attrs["hosts"].decode()
+assert len(history) == 3, history
+for line, ranks in zip(history, (2, 3, 1)):
+    assert re.match(rf"wna_mpi started \S+ on {ranks} ranks: ", line), line
+assert re.search(r"; (\d+) of 800 blocks done at its last checkpoint$", history[0]), history[0]
+done = [int(re.search(r"; (\d+) of 800 blocks", line).group(1)) for line in history[:2]]
+assert 0 < done[0] < done[1] < 800, done
+assert history[2].endswith("Z") and "; archive written " in history[2], history[2]
+assert hosts.endswith("(rank 0)"), hosts
+print(f"ok: history of 3 segments ({done[0]}, then {done[1]} blocks checkpointed), hosts {hosts}")
+PY
+
 # No checkpoint: SIGTERM ends the run at once (exit 143) and the temporary archive is removed.
 "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/killed.h5" --set run.checkpoint= --set run.samples=100000000 \
   >"$CAPTURE/killed.log" 2>&1 &

@@ -56,7 +56,12 @@ for name, first, end in [("share2", 1000, 2500), ("first_two", 0, 2500), ("merge
     # A share's own statistics count its own samples.
 with h5py.File(f"{scratch}/share2.h5") as f:
     assert f["/stc/relu1"].attrs["count"] == 1500 and f["/classification_images/count"][()].sum() == 2 * 1500
-print("ok: first_sample / end_sample attributes; a share's counts are its own")
+# The merged history: each share's segment, prefixed with its range and file, then the merge.
+with h5py.File(f"{scratch}/merged.h5") as f:
+    history = f.attrs["history"].decode().splitlines()
+assert [line.split(" ")[1] for line in history[:3]] == ["[0,", "[1000,", "[2500,"], history
+assert "on 2 ranks" in history[0] and "on 3 ranks" in history[2] and history[3].startswith("wna_merge started"), history
+print("ok: first_sample / end_sample attributes; a share's counts are its own; the merged history lists the shares")
 PY
 
 job other_seed 1 --set run.end_sample=1000 --set run.seed=2

@@ -127,6 +127,15 @@ grep -q "stopped by signal 10: checkpoint" "$log" || fail "the first run did not
 grep -q "resuming from checkpoint" "$log" || fail "the requeued run did not resume: $(cat "$log")"
 [[ ! -e "$checkpoint" ]] || fail "the checkpoint was not removed after the archive was complete"
 same_archive "warning signal, checkpoint, requeue, resume = an uninterrupted run" "$SCRATCH/uninterrupted.h5" "$SCRATCH/requeued.h5"
+"$PYTHON" - "$SCRATCH/requeued.h5" "$job" <<'PY'
+import sys
+import h5py
+with h5py.File(sys.argv[1]) as f:
+    history, slurm = f.attrs["history"].decode().splitlines(), f.attrs["slurm_job"].decode()
+assert slurm.startswith(sys.argv[2] + " (name wna-ci)"), slurm
+assert len(history) == 2 and all(f"Slurm job {slurm}" in line for line in history), history
+print(f"ok: the archive records Slurm job {slurm} and both segments")
+PY
 
 # --- 3. a job array and its merge job -------------------------------------------------------------
 array=$(cd "$SUBMIT" && WNA_MPI="$WNA_MPI" WNA_MERGE="$WNA_BINARY_DIR/wna_merge" sbatch --parsable --array=0-2 \

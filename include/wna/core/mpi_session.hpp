@@ -43,4 +43,12 @@ void for_each_piece(size_t total, size_t piece, Call&& call) {
 // Collective: every rank returns `text` as rank `root` has it.
 std::string broadcast_text(MPI_Comm comm, std::string text, int root = 0);
 
+// Collective: the hosts the ranks run on, on every rank, e.g. "node1 (ranks 0-1), node2 (rank 2)"
+// (MPI_Get_processor_name, ranks listed as ranges in order of first appearance).
+std::string rank_hosts(MPI_Comm comm);
+
+// The Slurm job this process belongs to, e.g. "123 (array 120_3, name wna-ci)", from Slurm's
+// environment; "" outside Slurm.
+std::string slurm_job();
+
 }  // namespace wna

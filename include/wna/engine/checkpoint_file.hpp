@@ -15,6 +15,7 @@ struct RunState {
   std::string fingerprint;                  // run_fingerprint of the run that wrote it
   std::vector<int64_t> completed_blocks;    // global block indices, ascending
   std::vector<std::vector<int64_t>> limbs;  // per accumulator, summed over ranks
+  std::vector<std::string> history;         // one line per segment of the run so far (when, where, how far)
 };
 
 // Writes `state` to `path` atomically (temporary file, then rename). Throws wna::Error.

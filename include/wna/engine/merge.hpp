@@ -23,6 +23,7 @@ struct MergeShare {
   std::string config;                 // the `config` attribute: the resolved INI text
   int64_t first_sample = 0, end_sample = 0;
   std::string model_sha256, data_sha256;
+  std::string history;                // the `history` attribute: the share's segments
 };
 
 struct MergePlan {
@@ -41,7 +42,7 @@ MergePlan plan_merge(const std::vector<std::string>& archives, const ConfigSchem
 void check_merged_data(const MergePlan& plan, const std::string& data_sha256);
 
 // The state of a run over the plan's union: every block of `settings.block_range()` completed,
-// and per analysis (in `analyses`' order) the limb-wise sum over the archives of the datasets
+// the shares' histories (each line prefixed with its share), and per analysis (in `analyses`' order) the limb-wise sum over the archives of the datasets
 // it names (Analysis::sums_datasets), normalised. Throws wna::UsageError naming the archive
 // whose sums do not fit.
 RunState merged_run_state(const MergePlan& plan, const std::vector<Analysis*>& analyses, const RunSettings& settings,

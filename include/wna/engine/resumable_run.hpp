@@ -25,11 +25,13 @@ RankBlocks remaining_blocks_of_rank(const BlockPlan& plan, const std::optional<R
                                     int ranks);
 
 // Collective. Runs `pipeline` over `my_blocks`; with settings.checkpoint set, in rounds with a
-// checkpoint after each (fingerprint: run_fingerprint(settings)). `resumed`: the checkpoint's
-// state, whose sums rank 0 adds first. `on_progress(fraction of this rank's blocks)`. Returns
-// false when a stop signal ended the run after a checkpoint, true when every block is done.
+// checkpoint after each (fingerprint: run_fingerprint(settings); history: `resumed`'s, then
+// `segment`, a line describing this segment, with the blocks done so far). `resumed`: the
+// checkpoint's state, whose sums rank 0 adds first. `on_progress(fraction of this rank's
+// blocks)`. Returns false when a stop signal ended the run after a checkpoint, true when every
+// block is done.
 bool run_resumable(NoisePipeline& pipeline, const RunSettings& settings, const RankBlocks& my_blocks,
-                   const std::optional<RunState>& resumed, const std::string& fingerprint, MPI_Comm comm,
-                   PhaseTimer& timer, const std::function<void(double)>& on_progress);
+                   const std::optional<RunState>& resumed, const std::string& fingerprint, const std::string& segment,
+                   MPI_Comm comm, PhaseTimer& timer, const std::function<void(double)>& on_progress);
 
 }  // namespace wna
