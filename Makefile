@@ -36,7 +36,7 @@ demo: build data $(DEMO_MODEL)
 	mkdir -p out
 	$(MPIEXEC) -n 2 $(BUILD_DIR)/wna_mpi configs/demo.ini --set model.file=$(DEMO_MODEL)
 	$(PYTHON) analysis_scripts/report.py out/demo.h5 --out out/demo_report
-	@echo "demo: archive out/demo.h5, report out/demo_report/report.md"
+	@echo "demo: archive out/demo.h5, report out/demo_report/report.html (and report.md)"
 
 docs: build
 	bash scripts/update_config_docs.sh $(BUILD_DIR)

@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Turns a wna_mpi archive into figures and a Markdown report.
+"""Turns a wna_mpi archive into figures, a Markdown report and a self-contained HTML report.
 
-    report.py ARCHIVE.h5 --out DIR
+    report.py ARCHIVE.h5 --out DIR [--export EXPORT_DIR]
 
 Writes into DIR:
-  ci_gamma_grid.png  classification images, rows = gamma, columns = class, with each class's
-                     share of the samples and what the model predicts for the CI fed back
-                     (the original project's visualise_classification_images figure)
-  zmaps.png          per-pixel z scores of the CIs at gamma 0
+  ci_gamma_grid.png  classification images, rows = gamma, columns = class, each panel with its
+                     sample count and a colour bar of its own value range (a CI of few samples
+                     spans the noise's range, one of many a narrow band), the class's share of
+                     the samples and what the model predicts for the CI fed back (the original
+                     project's visualise_classification_images figure)
+  zmaps.png          per-pixel z scores of the CIs at every gamma, thresholded: only pixels
+                     significant at a false discovery rate of 5% (Benjamini-Hochberg over each
+                     map's pixels, two-sided normal p-values) keep their colour
   histogram.png      predicted-class histogram per gamma
   convergence.png    correlation of the CI with the final CI as samples grow, at gamma 0
 and, for each optional unit-analysis group the archive holds (docs/archive.md):
@@ -21,12 +25,18 @@ and, for each optional unit-analysis group the archive holds (docs/archive.md):
                      /microstimulation: fraction of each class's stimuli predicted as the class
                      against the image weight, one curve per bias step, per layer and direction
   stc_components.png /stc: the leading STC components of every listed unit, with eigenvalues
-  report.md          run facts, per-gamma tables, the unit analyses' tables and the figures
-and prints a one-line summary.
+  report.md          run facts, provenance, per-gamma tables, the unit analyses' tables and the
+                     figures
+  report.html        the same, one file with the figures embedded (python3-markdown)
+and prints a one-line summary. With --export, EXPORT_DIR receives every classification image
+(ci_<gamma>_<class>) and every STA (sta_<layer>_<unit>) at native resolution as .npy (the
+archive's float64 values, channel x y x x) and .png (min-max scaled, one pixel per pixel).
 """
 
 import argparse
+import base64
 import datetime
+import html
 import math
 import pathlib
 import re
@@ -37,6 +47,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import matplotlib.ticker  # noqa: E402
+import markdown  # noqa: E402
 import numpy as np  # noqa: E402
 
 from wna_archive import as_text, open_archive  # noqa: E402
@@ -52,6 +63,8 @@ FIGURES = {
     "stc": "stc_components.png",
 }
 SELF_COLOUR, OTHER_COLOUR = "tab:green", "tab:red"
+FDR_LEVEL = 0.05     # false discovery rate of the thresholded z-maps
+FEW_SAMPLES = 100    # CI panels of fewer samples are marked as such
 
 
 class Results:
@@ -220,7 +233,7 @@ def run_title(r):
 
 def plot_ci_grid(r, path):
     rows, columns = len(r.gammas), len(r.names)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns + 1.0, 2.05 * rows + 1.1), squeeze=False,
+    fig, axes = plt.subplots(rows, columns, figsize=(1.75 * columns + 1.0, 2.35 * rows + 1.2), squeeze=False,
                              layout="constrained")
     for g, gamma in enumerate(r.gammas):
         for k, name in enumerate(r.names):
@@ -230,44 +243,75 @@ def plot_ci_grid(r, path):
                 ax.set_ylabel(gamma_label(gamma), fontsize=11)
             if not r.defined[g, k]:
                 mark_never_predicted(ax, r.mean.shape)
-                ax.set_title(f"{name}  (0%)", fontsize=9)
+                ax.set_title(f"{name}  n = 0", fontsize=9)
                 continue
-            ax.imshow(display_image(r.mean[g, k]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ci = r.mean[g, k]
+            shown = np.moveaxis(ci, 0, -1) if ci.shape[0] == 3 else ci.mean(axis=0)
+            low, high = float(np.min(shown)), float(np.max(shown))
+            picture = ax.imshow(display_image(ci) if ci.shape[0] == 3 else shown, cmap="gray",
+                                vmin=low, vmax=high if high > low else low + 1e-12, interpolation="nearest")
+            if ci.shape[0] != 3:  # the panel's own value range: a CI of few samples spans the noise's
+                bar = fig.colorbar(picture, ax=ax, fraction=0.046, pad=0.03, ticks=[low, high])
+                bar.ax.tick_params(labelsize=6)
+                bar.ax.set_yticklabels([f"{low:.3g}", f"{high:.3g}"])
             predicted, confidence = r.feedback(g, k)
-            ax.set_title(f"{name}  ({r.histogram[g, k]:.1%})\n→ {r.names[predicted]} ({confidence:.2f})",
-                         fontsize=9, color=SELF_COLOUR if predicted == k else OTHER_COLOUR)
+            few = "  (few!)" if r.count[g, k] < FEW_SAMPLES else ""
+            ax.set_title(f"{name}  n = {r.count[g, k]:,}{few}\n{r.histogram[g, k]:.1%} → {r.names[predicted]} "
+                         f"({confidence:.2f})", fontsize=8, color=SELF_COLOUR if predicted == k else OTHER_COLOUR)
     fig.suptitle(f"Classification images (mean stimulus per predicted class): {run_title(r)}", fontsize=11)
-    fig.supxlabel("predicted class (share of samples)\n→ model's prediction for the CI fed back (softmax); "
-                  "green: its own class", fontsize=9)
+    fig.supxlabel("predicted class, n = its samples (share of all) → the model's prediction for the CI fed back "
+                  "(softmax); green: its own class.\nEach panel is scaled to its own range (colour bar: the CI's "
+                  "smallest and largest pixel value)", fontsize=9)
     fig.supylabel("signal level γ", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def fdr_significant(z, level=FDR_LEVEL):
+    """Boolean mask of the z scores significant at false discovery rate `level` (Benjamini-
+    Hochberg over all finite entries, two-sided normal p-values); non-finite z are not."""
+    finite = np.isfinite(z)
+    p = np.array([math.erfc(abs(value) / math.sqrt(2.0)) for value in z[finite]])
+    mask = np.zeros(z.shape, dtype=bool)
+    if p.size == 0:
+        return mask
+    order = np.argsort(p)
+    passed = np.flatnonzero(p[order] <= level * np.arange(1, p.size + 1) / p.size)
+    if passed.size:
+        significant = np.zeros(p.size, dtype=bool)
+        significant[order[:passed[-1] + 1]] = True
+        mask[finite] = significant
+    return mask
+
+
 def plot_zmaps(r, path):
-    g = r.noise_index
-    zmaps = r.zmap[g]
-    channels, columns = zmaps.shape[1], len(r.names)
-    defined = r.defined[g]
-    limit = float(np.nanmax(np.abs(zmaps[defined]))) if defined.any() else 1.0
-    limit = limit if limit > 0 else 1.0
-    fig, axes = plt.subplots(channels, columns, figsize=(1.5 * columns + 1.4, 1.8 * channels + 1.1),
+    """Rows: every (gamma, channel); columns: classes; only FDR-significant pixels coloured."""
+    channels, columns = r.zmap.shape[2], len(r.names)
+    rows = [(g, c) for g in range(len(r.gammas)) for c in range(channels)]
+    defined = r.defined
+    limit = float(np.nanmax(np.abs(np.where(np.isfinite(r.zmap[defined]), r.zmap[defined], np.nan)))) \
+        if defined.any() else 1.0
+    limit = limit if np.isfinite(limit) and limit > 0 else 1.0
+    fig, axes = plt.subplots(len(rows), columns, figsize=(1.6 * columns + 1.6, 1.95 * len(rows) + 1.2),
                              squeeze=False, layout="compressed")
-    for c in range(channels):
+    for row, (g, c) in enumerate(rows):
         for k, name in enumerate(r.names):
-            ax = axes[c, k]
+            ax = axes[row, k]
             blank_panel(ax)
-            if c == 0:
-                ax.set_title(f"{name}\nn = {r.count[g, k]:,}", fontsize=9)
-            if channels > 1 and k == 0:
-                ax.set_ylabel(f"channel {c}", fontsize=10)
-            if defined[k]:
-                ax.imshow(zmaps[k, c], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-            else:
-                mark_never_predicted(ax, zmaps.shape)
+            if k == 0:
+                ax.set_ylabel(gamma_label(r.gammas[g]) + (f", channel {c}" if channels > 1 else ""), fontsize=9)
+            if not defined[g, k]:
+                mark_never_predicted(ax, r.zmap.shape)
+                ax.set_title(f"{name}  n = 0", fontsize=8)
+                continue
+            z = r.zmap[g, k, c]
+            significant = fdr_significant(z)
+            ax.imshow(np.where(significant, z, 0.0), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_title(f"{name}  n = {r.count[g, k]:,}\n{int(significant.sum())} px significant", fontsize=8)
     colour_scale = plt.cm.ScalarMappable(plt.Normalize(-limit, limit), cmap="RdBu_r")
     fig.colorbar(colour_scale, ax=axes, fraction=0.02, pad=0.01, aspect=12, label="z = (CI − μ) / (σ / √n)")
-    fig.suptitle(f"Per-pixel z-maps of the classification images at {gamma_label(r.gammas[g])}", fontsize=11)
+    fig.suptitle(f"Per-pixel z-maps of the classification images, pixels significant at FDR {FDR_LEVEL:g} "
+                 "(Benjamini–Hochberg per map; white: not significant)", fontsize=11)
     fig.supxlabel("predicted class (n = samples predicted as it)", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -524,6 +568,24 @@ def facts_table(r):
     return lines
 
 
+def provenance_lines(r):
+    """Where and how the archive was made: hosts, Slurm job, history, model and data hashes."""
+    a = r.attributes
+    lines = ["## Provenance", "", "| fact | value |", "| --- | --- |"]
+    facts = [("hosts", a.get("hosts")), ("Slurm job", a.get("slurm_job") or "none"),
+             ("samples of this archive", f"[{a.get('first_sample', '0')}, {a.get('end_sample', a.get('samples'))})"),
+             ("resumed or merged samples", a.get("resumed_samples")), ("model SHA-256", a.get("model_sha256")),
+             ("test images mixed in", a.get("signal_images"))]
+    lines += [f"| {name} | {cell(value)} |" for name, value in facts if value is not None]
+    data = (a.get("data_sha256") or "").strip()
+    history = (a.get("history") or "").strip()
+    if data:
+        lines += ["", "Data files (SHA-256):", "", "```", data, "```"]
+    if history:
+        lines += ["", "History (one line per segment of the run):", "", "```", history, "```"]
+    return lines
+
+
 def gamma_table(r, g):
     lines = ["| class | count | share | CI fed back: prediction (softmax) | split-half reliability |",
              "| --- | ---: | ---: | --- | ---: |"]
@@ -670,22 +732,25 @@ def templates_section(t, names):
 def write_report(r, out_dir):
     a = r.attributes
     noise = gamma_label(r.gammas[r.noise_index])
-    z_reference = ("the noise's known mean and standard deviation" if r.gammas[r.noise_index] == 0
-                   else "the stimuli's empirical per-pixel mean and standard deviation")
     lines = [f"# White-noise analysis: {a.get('model_architecture', '?')} on {a.get('model_dataset', '?')}", "",
              "## Run", ""]
     lines += facts_table(r)
+    lines += [""] + provenance_lines(r)
     lines += ["", "## Classification images", "",
-              "Mean stimulus per predicted class (min-max scaled per panel), rows = γ, columns = class. "
-              "Titles: class (share of samples) and, after →, the class the model predicts for the CI "
-              "fed back as an input, with its softmax (green: own class).", "",
+              "Mean stimulus per predicted class, rows = γ, columns = class, each panel scaled to its own "
+              "range (its colour bar gives the CI's smallest and largest value: a CI of few samples spans "
+              "about the noise's range, one of many samples a narrow band). Titles: class, n = samples "
+              "predicted as it (\"few!\" below 100), their share and, after →, the class the model predicts "
+              "for the CI fed back as an input, with its softmax (green: own class).", "",
               f"![classification images per gamma and class]({FIGURES['ci_gamma_grid']})", "",
               "## Per-class statistics", ""]
     for g, gamma in enumerate(r.gammas):
         lines += [f"### {gamma_label(gamma)}", ""] + gamma_table(r, g) + [""]
-    lines += [f"## Z-maps ({noise})", "",
-              f"Per-pixel z score of each CI against {z_reference}; symmetric colour limits shared by "
-              "all panels.", "",
+    lines += ["## Z-maps", "",
+              f"Per-pixel z score of each CI (at γ = 0 against the noise's known mean and standard deviation, "
+              f"at γ > 0 against the stimuli's empirical ones), at every γ; a pixel keeps its colour only where "
+              f"it is significant at a false discovery rate of {FDR_LEVEL:g} (Benjamini–Hochberg over the map's "
+              "pixels, two-sided normal p-values). Symmetric colour limits shared by all panels.", "",
               f"![z-maps]({FIGURES['zmaps']})", "",
               "## Predicted-class histogram", "",
               f"![predicted-class histogram]({FIGURES['histogram']})", "",
@@ -716,6 +781,60 @@ def write_report(r, out_dir):
     return path
 
 
+HTML_STYLE = """
+body { font-family: sans-serif; max-width: 1400px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; }
+img { max-width: 100%; height: auto; }
+pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
+"""
+
+
+def write_html(markdown_path, out_dir):
+    """report.html: the Markdown report as one page with every figure embedded (data: URIs)."""
+    body = markdown.markdown(markdown_path.read_text(encoding="utf-8"), extensions=["tables", "fenced_code"])
+
+    def embed(match):
+        figure = out_dir / html.unescape(match.group(1))
+        data = base64.b64encode(figure.read_bytes()).decode("ascii")
+        return f'src="data:image/png;base64,{data}"'
+
+    body = re.sub(r'src="([^"]+\.png)"', embed, body)
+    title = html.escape(markdown_path.read_text(encoding="utf-8").splitlines()[0].lstrip("# "))
+    page = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+            f"<style>{HTML_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def safe_name(text):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
+
+
+def export_images(archive_path, r, export_dir):
+    """Every CI and every STA at native resolution: .npy (float64, as archived) and .png."""
+    export_dir.mkdir(parents=True, exist_ok=True)
+    written = 0
+
+    def save(name, values):
+        nonlocal written
+        np.save(export_dir / f"{name}.npy", values)
+        plt.imsave(export_dir / f"{name}.png", display_image(values), cmap="gray", vmin=0, vmax=1)
+        written += 1
+
+    for g, gamma in enumerate(r.gammas):
+        for k, class_name in enumerate(r.names):
+            if r.defined[g, k]:
+                save(f"ci_{gamma:g}_{safe_name(class_name)}", r.mean[g, k])
+    with open_archive(archive_path) as archive:
+        for layer, group in archive.layers("sta"):
+            for unit, sta in enumerate(group["sta"][()]):
+                if np.isfinite(sta).all():
+                    save(f"sta_{safe_name(layer)}_{unit}", sta)
+    return written
+
+
 def summary_line(r, report_path):
     g = r.noise_index
     top = int(np.argmax(r.histogram[g]))
@@ -729,7 +848,10 @@ def summary_line(r, report_path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Figures and a Markdown report from a wna_mpi archive.")
     parser.add_argument("archive", help="HDF5 archive written by wna_mpi")
-    parser.add_argument("--out", required=True, type=pathlib.Path, help="directory for the PNGs and report.md")
+    parser.add_argument("--out", required=True, type=pathlib.Path,
+                        help="directory for the PNGs, report.md and report.html")
+    parser.add_argument("--export", type=pathlib.Path,
+                        help="also write every CI and STA at native resolution (.npy and .png) into this directory")
     args = parser.parse_args(argv)
 
     with open_archive(args.archive) as archive:
@@ -740,7 +862,11 @@ def main(argv=None):
     plot_histogram(results, args.out / FIGURES["histogram"])
     plot_convergence(results, args.out / FIGURES["convergence"])
     plot_unit_analyses(results, args.out)
-    print(summary_line(results, write_report(results, args.out)))
+    report = write_report(results, args.out)
+    write_html(report, args.out)
+    if args.export:
+        print(f"export: {export_images(args.archive, results, args.export)} images in {args.export} (.npy and .png)")
+    print(summary_line(results, report))
 
 
 if __name__ == "__main__":

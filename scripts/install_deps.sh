@@ -9,7 +9,7 @@ packages=(
   libboost-serialization-dev librandom123-dev libcli11-dev libinih-dev
   libopenblas0-openmp libfmt-dev libjemalloc-dev libgtest-dev libbenchmark-dev zlib1g-dev
   xz-utils python3 python3-torch python3-h5py python3-matplotlib python3-pytest
-  python3-xarray python3-h5netcdf python3-netcdf4 netcdf-bin slurm-wlm munge
+  python3-xarray python3-h5netcdf python3-netcdf4 netcdf-bin slurm-wlm munge python3-markdown chromium
   clang libclang-rt-14-dev time libzip-dev libssl-dev
   dataset-fashion-mnist
 )
