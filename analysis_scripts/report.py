@@ -25,6 +25,8 @@ and, for each optional unit-analysis group the archive holds (docs/archive.md):
                      /microstimulation: fraction of each class's stimuli predicted as the class
                      against the image weight, one curve per bias step, per layer and direction
   stc_components.png /stc: the leading STC components of every listed unit, with eigenvalues
+  attack.png         /attack: success of the black-box attack against gamma, per input base, for
+                     the classification images and the mean training images
   report.md          run facts, provenance, per-gamma tables, the unit analyses' tables and the
                      figures
   report.html        the same, one file with the figures embedded (python3-markdown)
@@ -61,6 +63,7 @@ FIGURES = {
     "activations": "activations_{layer}.png",
     "microstimulation": "microstimulation.png",
     "stc": "stc_components.png",
+    "attack": "attack.png",
 }
 SELF_COLOUR, OTHER_COLOUR = "tab:green", "tab:red"
 FDR_LEVEL = 0.05     # false discovery rate of the thresholded z-maps
@@ -93,6 +96,7 @@ class Results:
         self.psychometric_accuracy = (archive.file["psychometric/accuracy"][()]
                                       if archive.has("psychometric") else None)
         self.templates = read_templates(archive)
+        self.attack = read_attack(archive)
 
     @property
     def noise_index(self):
@@ -116,7 +120,7 @@ class Results:
     def unit_analyses(self):
         """Names of the optional unit-analysis groups the archive holds."""
         groups = (("STA", self.sta), ("activations", self.activations),
-                  ("microstimulation", self.microstimulation), ("STC", self.stc))
+                  ("microstimulation", self.microstimulation), ("STC", self.stc), ("attack", self.attack))
         return [name for name, group in groups if group is not None]
 
 
@@ -179,6 +183,18 @@ def read_stc(archive):
                               eigenvalue_count=group["eigenvalues"].shape[1])
               for name, group in archive.layers("stc")]
     return SimpleNamespace(gamma=group_gamma(archive, "stc"), layers=layers) if layers else None
+
+
+def read_attack(archive):
+    """/attack as its gammas, perturbation and base names, mean_success [2, 2, A], success
+    [2, 2, A, K] and attributes. None without the attack."""
+    if not archive.has("attack"):
+        return None
+    group = archive.file["attack"]
+    return SimpleNamespace(gammas=archive.axis("attack_gamma"), perturbations=archive.axis("perturbation"),
+                           bases=archive.axis("base"), mean_success=group["mean_success"][()],
+                           success=group["success"][()],
+                           attributes={name: as_text(value) for name, value in group.attrs.items()})
 
 
 def read_templates(archive):
@@ -523,6 +539,30 @@ def plot_unit_analyses(r, out_dir):
         plot_microstimulation(r.microstimulation, out_dir / FIGURES["microstimulation"])
     if r.stc is not None:
         plot_stc(r.stc, out_dir / FIGURES["stc"])
+    if r.attack is not None:
+        plot_attack(r.attack, len(r.names), out_dir / FIGURES["attack"])
+
+
+def plot_attack(attack, classes, path):
+    """Mean success over targets against gamma: one panel per input base, one line per
+    perturbation, with chance (1/K)."""
+    fig, axes = plt.subplots(1, len(attack.bases), figsize=(5.0 * len(attack.bases), 4.0), squeeze=False,
+                             layout="constrained", sharey=True)
+    for b, base in enumerate(attack.bases):
+        ax = axes[0, b]
+        for p, perturbation in enumerate(attack.perturbations):
+            ax.plot(attack.gammas, attack.mean_success[p, b], marker="o", label=perturbation.replace("_", " "))
+        ax.axhline(1.0 / classes, color="0.3", linestyle="--", linewidth=1, label=f"chance (1/{classes})")
+        ax.set_title(f"inputs: {base.replace('_', ' ')} (N = {attack.attributes.get('inputs', '?')})", fontsize=10)
+        ax.set_xlabel("γ: x' = (1 − γ) x + γ P_t")
+        ax.set_ylim(0, 1.02)
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].set_ylabel("fraction classified as the target t\n(mean over targets)")
+    axes[0, -1].legend(fontsize=9, loc="upper left")
+    fig.suptitle("Black-box attack: P_t = classification image of t (min-max scaled) or mean training image of t",
+                 fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def duration(start, end):
@@ -729,6 +769,26 @@ def templates_section(t, names):
     return lines + [""]
 
 
+def attack_section(attack):
+    """The mean success per gamma for every (perturbation, base), and the queries spent."""
+    a = attack.attributes
+    columns = [(p, b) for p in range(len(attack.perturbations)) for b in range(len(attack.bases))]
+    header = " | ".join(f"{attack.perturbations[p].replace('_', ' ')} → {attack.bases[b].replace('_', ' ')}"
+                        for p, b in columns)
+    lines = ["## Black-box attack", "",
+             f"x' = (1 − γ) x + γ P_t for every target t, P_t the classification image of t at γ = "
+             f"{float(a.get('probe_gamma', 0)):g} (min-max scaled) or the mean training image of t; inputs: the first "
+             f"{int(a.get('inputs', 0)):,} test images and as many fresh noise images. Success: the fraction "
+             "classified as t, averaged over the targets that have a perturbation. Model queries: "
+             f"{int(a.get('queries_attack', 0)):,} for the attack, {int(a.get('queries_classification_images', 0)):,} "
+             "for the noise pass that built the classification images.", "",
+             f"![black-box attack]({FIGURES['attack']})", "",
+             f"| γ | {header} |", "| ---: |" + " ---: |" * len(columns)]
+    for g, gamma in enumerate(attack.gammas):
+        lines.append(f"| {gamma:g} | " + " | ".join(number(attack.mean_success[p, b, g]) for p, b in columns) + " |")
+    return lines + [""]
+
+
 def write_report(r, out_dir):
     a = r.attributes
     noise = gamma_label(r.gammas[r.noise_index])
@@ -774,6 +834,8 @@ def write_report(r, out_dir):
         lines += [""]
     if r.templates is not None:
         lines += templates_section(r.templates, r.names)
+    if r.attack is not None:
+        lines += attack_section(r.attack)
     if "config" in a:
         lines += ["## Resolved configuration", "", "```ini", a["config"].rstrip(), "```", ""]
     path = out_dir / "report.md"

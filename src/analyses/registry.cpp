@@ -4,6 +4,7 @@
 #include "wna/analyses/registry.hpp"
 
 #include "wna/analyses/activation_maps/activation_maps_analysis.hpp"
+#include "wna/analyses/attack/attack_analysis.hpp"
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
 #include "wna/analyses/microstimulation/microstimulation_analysis.hpp"
 #include "wna/analyses/psychometric/psychometric_analysis.hpp"
@@ -23,6 +24,7 @@ const std::vector<AnalysisEntry>& analysis_registry() {
       microstimulation_entry(),
       psychometric_entry(),
       templates_entry(),
+      attack_entry(),
   };
   return entries;
 }

@@ -428,7 +428,12 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     return wna::kExitCheckpointed;
   }
 
-  const wna::Ranks ranks{mpi.rank(), mpi.size()};
+  std::unique_ptr<wna::Reducer> reducer;
+#ifdef WNA_WITH_NCCL
+  if (s.reducer == "nccl") reducer = wna::make_nccl_reducer(mpi.comm(), mpi.local_rank());
+#endif
+  if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
+  const wna::Ranks ranks{mpi.rank(), mpi.size(), reducer.get()};
   for (const auto& analysis : p.analyses) {
     if (!analysis->has_own_pass()) continue;
     wna::PhaseTimer::Scope scope(timer, wna::Phase::OwnPasses);
@@ -446,11 +451,6 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     });
   }
 
-  std::unique_ptr<wna::Reducer> reducer;
-#ifdef WNA_WITH_NCCL
-  if (s.reducer == "nccl") reducer = wna::make_nccl_reducer(mpi.comm(), mpi.local_rank());
-#endif
-  if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
   {
     wna::PhaseTimer::Scope scope(timer, wna::Phase::Reduce);
     for (const auto& analysis : p.analyses) analysis->reduce(*reducer, ranks);

@@ -69,11 +69,7 @@ RunState gather_run_state(MPI_Comm comm, const std::string& fingerprint, const s
                            MPI_SUM, 0, comm),
                 "reduction of accumulators for a checkpoint");
     });
-    for (size_t i = 0; i < sum.size(); i += 2) {  // the ranks' low limbs add up beyond 2^32
-      const int64_t carry = sum[i] >> 32;
-      sum[i] -= carry * (int64_t{1} << 32);
-      sum[i + 1] += carry;
-    }
+    normalize_limb_pairs(sum);  // the ranks' low limbs add up beyond 2^32
     state.limbs.push_back(std::move(sum));
   }
   return state;

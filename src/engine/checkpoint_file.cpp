@@ -48,6 +48,14 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
+void normalize_limb_pairs(std::vector<int64_t>& limbs) {
+  for (size_t i = 0; i + 1 < limbs.size(); i += 2) {
+    const int64_t carry = limbs[i] >> 32;
+    limbs[i] -= carry * (int64_t{1} << 32);
+    limbs[i + 1] += carry;
+  }
+}
+
 void save_checkpoint(const std::string& path, const RunState& state) {
   std::ostringstream payload_stream(std::ios::binary);
   {

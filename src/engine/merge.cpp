@@ -105,11 +105,7 @@ RunState merged_run_state(const MergePlan& plan, const std::vector<Analysis*>& a
                                      limbs.size(), analysis->name(), limb_count));
       std::transform(total.begin(), total.end(), limbs.begin(), total.begin(), std::plus<>());
     }
-    for (size_t i = 0; i < limb_count; i += 2) {  // normalise: 0 <= low < 2^32, the carry into high
-      const int64_t carry = total[i] >> 32;
-      total[i] -= carry * (int64_t{1} << 32);
-      total[i + 1] += carry;
-    }
+    normalize_limb_pairs(total);
     state.limbs.push_back(std::move(total));
   }
   return state;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The HTML report (analysis_scripts/report.py) of a real archive with every analysis on (the
-# golden LeNet config plus psychometric and templates): one self-contained file (every figure
+# golden LeNet config plus psychometric, templates and the attack): one self-contained file (every figure
 # embedded, nothing fetched), which headless Chromium loads with no error and in which every
 # image decodes; its numbers are the archive's (counts per class, template accuracy, hosts,
 # history); --export writes every defined CI and every finite STA at native resolution, the
@@ -15,6 +15,7 @@ GOLDEN="$WNA_SOURCE_DIR/tests/golden"
 ARCHIVE="$SCRATCH/run.h5"
 "$WNA_MPI" "$GOLDEN/lenet_all_analyses.ini" --set "model.file=$GOLDEN/lenet_mnist.pt" --set "data.data_dir=$WNA_DATA_DIR" \
   --set "run.output=$ARCHIVE" --set run.samples=1000 --set psychometric.enabled=true --set templates.enabled=true \
+  --set attack.enabled=true --set attack.inputs=100 \
   >"$CAPTURE/run.log" 2>&1 || { cat "$CAPTURE/run.log" >&2; fail "wna_mpi failed"; }
 "$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/report.py" "$ARCHIVE" --out "$SCRATCH/report" --export "$SCRATCH/export" \
   >"$CAPTURE/report.log" 2>&1 || { cat "$CAPTURE/report.log" >&2; fail "report.py failed"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Archives are netCDF-4 (docs/archive.md, "Dimensions and coordinates"): a real archive with
-# every analysis on (the golden LeNet config plus psychometric and templates, 2 ranks) opens
+# every analysis on (the golden LeNet config plus psychometric, templates and the attack, 2 ranks) opens
 # group by group in xarray with both engines (h5netcdf, netcdf4); every variable has the
 # dimension names and the bits h5py reads, every coordinate its values; a classification image
 # is selected by gamma and class label; netCDF's own ncdump reads the whole file.
@@ -14,7 +14,8 @@ GOLDEN="$WNA_SOURCE_DIR/tests/golden"
 ARCHIVE="$SCRATCH/all.h5"
 "$MPIEXEC" -n 2 --oversubscribe "$WNA_MPI" "$GOLDEN/lenet_all_analyses.ini" --set "model.file=$GOLDEN/lenet_mnist.pt" \
   --set "data.data_dir=$WNA_DATA_DIR" --set "run.output=$ARCHIVE" --set run.samples=1000 \
-  --set psychometric.enabled=true --set templates.enabled=true >"$CAPTURE/run.log" 2>&1 ||
+  --set psychometric.enabled=true --set templates.enabled=true --set attack.enabled=true --set attack.inputs=100 \
+  >"$CAPTURE/run.log" 2>&1 ||
   { cat "$CAPTURE/run.log" >&2; fail "wna_mpi failed"; }
 
 ncdump -h "$ARCHIVE" >"$CAPTURE/ncdump.txt" 2>&1 || fail "ncdump -h failed: $(tail -3 "$CAPTURE/ncdump.txt")"
@@ -42,7 +43,7 @@ with h5py.File(path, "r") as f:
                 continue
             dims = tuple(dim.label for dim in item.dims) if "CLASS" not in item.attrs else (name,)
             expected.setdefault(group, {})[name] = (dims, item[()])
-assert {"/sta/conv1", "/stc/relu1", "/microstimulation/fc1", "/psychometric", "/templates", "/raw"} <= set(groups), groups
+assert {"/sta/conv1", "/stc/relu1", "/microstimulation/fc1", "/psychometric", "/templates", "/attack", "/raw"} <= set(groups), groups
 
 def same(a, b):
     a, b = np.asarray(a), np.asarray(b)

@@ -15,7 +15,9 @@
 //   own_pass()          work of its own after the noise pass (e.g. microstimulation's cells)
 //   reduce()            exact sums over ranks: all-reduce, or reduce-scatter to unit owners
 //   sums_datasets()     where write() puts the whole of sums() (wna_merge adds archives' sums)
-//   write()             finalises its statistics and writes its archive group (collective)
+//   write()             finalises its statistics and writes its archive group (collective); work
+//                       that needs earlier analyses' results (`shared`) runs here, sharded over
+//                       the ranks and reduced with ranks.reducer
 #pragma once
 
 #include <cstdint>
@@ -90,6 +92,9 @@ using SharedResults = std::map<std::string, torch::Tensor>;
 struct Ranks {
   int rank = 0;
   int size = 1;
+  // The run's reducer, for an analysis whose work needs what earlier analyses wrote (e.g. the
+  // attack on the classification images): it shards that work in write() and reduces there.
+  Reducer* reducer = nullptr;
 };
 
 class Analysis {

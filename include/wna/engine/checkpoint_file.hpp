@@ -18,6 +18,9 @@ struct RunState {
   std::vector<std::string> history;         // one line per segment of the run so far (when, where, how far)
 };
 
+// Normalises (low, high) limb pairs summed as integers: 0 <= low < 2^32, its carry moved into high.
+void normalize_limb_pairs(std::vector<int64_t>& limbs);
+
 // Writes `state` to `path` atomically (temporary file, then rename). Throws wna::Error.
 void save_checkpoint(const std::string& path, const RunState& state);
 

@@ -129,14 +129,19 @@ class TemplatesAnalysis : public Analysis {
 
 }  // namespace
 
-torch::Tensor templates_from_images(const torch::Tensor& classification_images) {
-  const auto ci = classification_images.to(torch::kFloat64).flatten(1);
+torch::Tensor min_max_scaled(const torch::Tensor& images) {
+  const auto ci = images.to(torch::kFloat64).flatten(1);
   const auto low = std::get<0>(ci.min(1, true)), high = std::get<0>(ci.max(1, true));
   const auto range = high - low;
-  // A constant image scales to zeros: its template is the constant unit vector instead.
-  auto scaled = torch::where(range.gt(0), (ci - low) / range.clamp_min(std::numeric_limits<double>::min()),
-                             torch::ones_like(ci));
-  return (scaled / scaled.norm(2, 1, true)).masked_fill(ci.isnan().any(1, true), kNaN);
+  // A constant image would scale to zeros: it becomes ones instead (its template the constant unit vector).
+  const auto scaled = torch::where(range.gt(0), (ci - low) / range.clamp_min(std::numeric_limits<double>::min()),
+                                   torch::ones_like(ci));
+  return scaled.masked_fill(ci.isnan().any(1, true), kNaN);
+}
+
+torch::Tensor templates_from_images(const torch::Tensor& classification_images) {
+  const auto scaled = min_max_scaled(classification_images);
+  return scaled / scaled.norm(2, 1, true);
 }
 
 torch::Tensor classify_by_templates(const torch::Tensor& templates, const torch::Tensor& images) {

@@ -14,8 +14,12 @@
 
 namespace wna {
 
+// Each row of `images` (K x P) min-max scaled to [0, 1], in float64; a constant row becomes ones
+// and a row with a NaN stays NaN (a class never predicted).
+torch::Tensor min_max_scaled(const torch::Tensor& images);
+
 // Templates (K x P, float64) from classification images (K x P; a row of NaN: a class never
-// predicted, whose template stays NaN).
+// predicted, whose template stays NaN): min_max_scaled, then L2-normalised.
 torch::Tensor templates_from_images(const torch::Tensor& classification_images);
 
 // The template class of each image (images N x P): the argmax of <x / |x|, T_c> over the
