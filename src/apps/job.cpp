@@ -31,6 +31,7 @@
 #include "wna/core/error.hpp"
 #include "wna/core/mpi_session.hpp"
 #include "wna/core/output_file.hpp"
+#include "wna/core/partition.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/core/sha256.hpp"
 #include "wna/core/signals.hpp"
@@ -64,6 +65,7 @@ struct Prepared {
   std::optional<wna::RunState> resumed;                    // the checkpoint found at run.checkpoint, if any,
                                                            // or the merged archives' sums (wna_merge)
   std::optional<wna::MergePlan> merge;                     // wna_merge: the shares and their union
+  std::string cpu_affinity;                                // the CPUs the ranks may run on (settle_everywhere)
 
   std::vector<wna::Analysis*> analysis_list() const {
     std::vector<wna::Analysis*> list;
@@ -214,7 +216,7 @@ std::string first_difference(const std::string& reference, const std::string& mi
 // Collective steps once every rank has prepared: the ranks agreeing that they run one job
 // (resolved config, model bytes, test images), run.threads = 0 resolved per node, and the
 // ranks agreeing on the checkpoint they resume from.
-void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
+void settle_everywhere(Prepared& p, const wna::MpiSession& mpi, const std::string& program) {
   auto& s = p.settings;
   const std::string job = p.config.to_ini() + p.fingerprint;
   const std::string root_job = wna::broadcast_text(mpi.comm(), job);
@@ -226,14 +228,29 @@ void settle_everywhere(Prepared& p, const wna::MpiSession& mpi) {
     throw wna::UsageError(fmt::format("the ranks were not started with the same job: rank {} has {}; give every rank "
                                       "the same config, --set options, model file and data", differing, difference));
   }
-  if (s.threads == 0) {
+  // The CPUs each rank may run on: an MPI launcher binds a rank to one core by default, and
+  // worker threads beyond its CPUs only take turns on them.
+  const std::vector<int> cpus = wna::affinity_cpus();
+  int fewest = static_cast<int>(cpus.size()), most = fewest;
+  MPI_Allreduce(MPI_IN_PLACE, &fewest, 1, MPI_INT, MPI_MIN, mpi.comm());
+  MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT, MPI_MAX, mpi.comm());
+  p.cpu_affinity = fmt::format("{} to {} CPUs per rank; rank 0 on CPUs {}", fewest, most, wna::index_ranges(cpus));
+  if (s.threads == 0) {  // as many as the rank's CPUs, and its share of the node's
     int node_ranks = 1;
     MPI_Comm node;
     MPI_Comm_split_type(mpi.comm(), MPI_COMM_TYPE_SHARED, mpi.rank(), MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &node_ranks);
     MPI_Comm_free(&node);
-    s.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / node_ranks);
+    const int share = static_cast<int>(std::thread::hardware_concurrency()) / node_ranks;
+    s.threads = std::max(1, std::min(static_cast<int>(cpus.size()), share));
+    MPI_Allreduce(MPI_IN_PLACE, &s.threads, 1, MPI_INT, MPI_MIN, mpi.comm());  // one value for the plan
   }
+  if (s.threads > fewest && mpi.is_root())
+    std::fprintf(stderr,
+                 "%s: warning: run.threads = %d but a rank may run on only %d CPU%s (%s); its worker threads share "
+                 "them. Give each rank %d CPUs: mpiexec --map-by slot:PE=%d (or --bind-to none), srun "
+                 "--cpus-per-task=%d\n",
+                 program.c_str(), s.threads, fewest, fewest == 1 ? "" : "s", p.cpu_affinity.c_str(), s.threads, s.threads, s.threads);
   uint64_t low = p.resumed ? wna::checkpoint_digest(*p.resumed) : 0, high = low;
   MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_UINT64_T, MPI_MIN, mpi.comm());
   MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_UINT64_T, MPI_MAX, mpi.comm());
@@ -258,7 +275,7 @@ std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, co
   int first_failing = code == wna::kExitOk ? mpi.size() : mpi.rank();
   MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, mpi.comm());
   if (first_failing == mpi.size()) {
-    settle_everywhere(*prepared, mpi);
+    settle_everywhere(*prepared, mpi, command_line.program);
     return prepared;
   }
   MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
@@ -301,9 +318,9 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
              s.gammas.size(), forwards, spec.architecture, spec.dataset, spec.num_classes());
   fmt::print("plan: analyses {}\n", fmt::join(names, ", "));
   fmt::print("plan: {} blocks of {} samples (forward batches of {}) over {} ranks ({} to {} blocks per rank), "
-             "{} worker threads per rank\n",
+             "{} worker threads per rank ({})\n",
              job_blocks, s.block_size, s.forward_batch, mpi.size(), job_blocks / mpi.size(),
-             (job_blocks + mpi.size() - 1) / mpi.size(), s.threads);
+             (job_blocks + mpi.size() - 1) / mpi.size(), s.threads, p.cpu_affinity);
   fmt::print("estimate: {:.0f} images/s per thread with every analysis (timed on one forward batch) -> about "
              "{:.1f} s per rank\n",
              1.0 / per_image, forwards * per_image / (mpi.size() * s.threads));
@@ -471,7 +488,8 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
-        {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)}, {"reducer", reducer->name()},
+        {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)},
+        {"cpu_affinity", p.cpu_affinity}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
         {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
         {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", end_time},

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "wna/core/error.hpp"
+#include "wna/core/partition.hpp"
 
 namespace wna {
 
@@ -64,15 +65,8 @@ std::string rank_hosts(MPI_Comm comm) {
       found->second.push_back(r);
     }
     for (const auto& [host, list] : hosts) {
-      std::string ranges;
-      for (size_t i = 0; i < list.size();) {
-        size_t j = i;
-        while (j + 1 < list.size() && list[j + 1] == list[j] + 1) ++j;
-        ranges += (ranges.empty() ? "" : ", ") +
-                  (i == j ? std::to_string(list[i]) : std::to_string(list[i]) + "-" + std::to_string(list[j]));
-        i = j + 1;
-      }
-      text += (text.empty() ? "" : ", ") + host + (list.size() == 1 ? " (rank " : " (ranks ") + ranges + ")";
+      text += (text.empty() ? "" : ", ") + host + (list.size() == 1 ? " (rank " : " (ranks ") +
+              index_ranges(list, ", ") + ")";
     }
   }
   return broadcast_text(comm, text);

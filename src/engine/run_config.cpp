@@ -45,7 +45,8 @@ const KeyTable<RunSettings>& engine_keys() {
            .min = 1, .max = 1 << 16},
           [](S& s) -> int64_t& { return s.forward_batch; });
     t.add({.section = "run", .key = "threads", .type = KeyType::Integer, .default_value = "1",
-           .help = "worker threads per rank, each on its own forward chunks (0: cores / ranks on the node)",
+           .help = "worker threads per rank, each on its own forward chunks (0: the CPUs the rank may run on, its "
+                   "affinity mask, at most cores / ranks on the node; more than that draws a warning)",
            .min = 0, .max = 1024, .effect = Effect::None},
           [](S& s) -> int& { return s.threads; });
     t.add({.section = "run", .key = "output", .type = KeyType::Text, .default_value = "runs/wna.h5",
