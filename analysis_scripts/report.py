@@ -82,6 +82,10 @@ class Results:
         self.confidence_floor = archive.file["/classification_images"].attrs.get("confidence_floor")
         self.mean = archive.ci("mean")
         self.zmap = archive.ci("zmap")
+        ci_group = archive.file["/classification_images"]
+        # Archived since wna computes them; recomputed here for older archives.
+        self.zmap_significant = ci_group["zmap_significant"][()].astype(bool) if "zmap_significant" in ci_group else None
+        self.informational_value = ci_group["informational_value"][()] if "informational_value" in ci_group else None
         self.count = archive.ci("count")
         self.histogram = archive.ci("histogram")
         self.defined = archive.defined()
@@ -321,7 +325,7 @@ def plot_zmaps(r, path):
                 ax.set_title(f"{name}  n = 0", fontsize=8)
                 continue
             z = r.zmap[g, k, c]
-            significant = fdr_significant(z)
+            significant = r.zmap_significant[g, k, c] if r.zmap_significant is not None else fdr_significant(z)
             ax.imshow(np.where(significant, z, 0.0), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
             ax.set_title(f"{name}  n = {r.count[g, k]:,}\n{int(significant.sum())} px significant", fontsize=8)
     colour_scale = plt.cm.ScalarMappable(plt.Normalize(-limit, limit), cmap="RdBu_r")
@@ -627,8 +631,8 @@ def provenance_lines(r):
 
 
 def gamma_table(r, g):
-    lines = ["| class | count | share | CI fed back: prediction (softmax) | split-half reliability |",
-             "| --- | ---: | ---: | --- | ---: |"]
+    lines = ["| class | count | share | CI fed back: prediction (softmax) | split-half reliability | informational value |",
+             "| --- | ---: | ---: | --- | ---: | ---: |"]
     for k, name in enumerate(r.names):
         if r.defined[g, k]:
             predicted, confidence = r.feedback(g, k)
@@ -636,8 +640,9 @@ def gamma_table(r, g):
             fed_back = f"{cell(r.names[predicted])} ({confidence:.3f}, {mark})"
         else:
             fed_back = "never predicted"
+        info = number(r.informational_value[g, k], ".1f") if r.informational_value is not None else "n/a"
         lines.append(f"| {cell(name)} | {r.count[g, k]:,} | {r.histogram[g, k]:.2%} | {fed_back} | "
-                     f"{number(r.split_half[g, k])} |")
+                     f"{number(r.split_half[g, k])} | {info} |")
     own, defined = r.self_classified(g)
     never = r.never_predicted(g)
     lines.append("")

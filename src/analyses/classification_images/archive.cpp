@@ -73,4 +73,19 @@ void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& s, c
   archive.set_attribute(kGroup, "confidence_floor", confidence_floor);
 }
 
+void write_class_image_significance(ArchiveWriter& archive, const ClassImageSignificance& significance,
+                                    const ModelSpec& spec, double fdr_level, int rank, int ranks) {
+  const int64_t G = significance.significant.size(0), K = significance.significant.size(1);
+  write_tensor(archive, "zmap_significant", significance.significant.reshape({G, K, spec.channels, spec.height, spec.width}),
+               {"gamma", "class", "channel", "y", "x"},
+               "1 where the pixel's z score is significant at false discovery rate fdr_level (Benjamini-Hochberg over "
+               "the map's pixels, two-sided normal p-values); 0 elsewhere and where the CI is undefined",
+               rank, ranks);
+  write_tensor(archive, "informational_value", significance.informational_value, {"gamma", "class"},
+               "the CI's energy sum z^2 against that of a CI of as many randomly labelled samples, in null standard "
+               "deviations (rcicr's informational value in closed form); NaN where undefined",
+               rank, ranks);
+  archive.set_attribute(kGroup, "fdr_level", fdr_level);
+}
+
 }  // namespace wna

@@ -14,6 +14,7 @@ namespace {
 
 struct ClassImageSettings {
   double confidence_floor;
+  double fdr_level;
 };
 
 const KeyTable<ClassImageSettings>& class_image_keys() {
@@ -22,6 +23,10 @@ const KeyTable<ClassImageSettings>& class_image_keys() {
     t.add({.key = "confidence_floor", .type = KeyType::Real, .default_value = "0.3",
            .help = "floor CI keeps samples whose max softmax exceeds this", .min = 0, .max = 1},
           [](ClassImageSettings& s) -> double& { return s.confidence_floor; });
+    t.add({.key = "fdr_level", .type = KeyType::Real, .default_value = "0.05",
+           .help = "false discovery rate of the z-maps' significant pixels (Benjamini-Hochberg per map)",
+           .min = 1e-12, .max = 0.5},
+          [](ClassImageSettings& s) -> double& { return s.fdr_level; });
     return t;
   }();
   return keys;
@@ -53,8 +58,8 @@ class ClassImageWorker : public NoiseWorker {
 
 }  // namespace
 
-ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confidence_floor)
-    : context_(context), totals_(class_image_shape(context), confidence_floor) {}
+ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level)
+    : context_(context), totals_(class_image_shape(context), confidence_floor), fdr_level_(fdr_level) {}
 
 std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker() const {
   return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
@@ -66,6 +71,8 @@ void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, c
   const auto statistics = finalize_class_images(totals_, s.gammas, s.noise, s.samples, s.block_size, context_.network);
   define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
   write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
+  write_class_image_significance(archive, class_image_significance(statistics, s.gammas, fdr_level_), spec, fdr_level_,
+                                 ranks.rank, ranks.size);
   const auto& limbs = totals_.buffer();
   const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);
   archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {"limb"},
@@ -78,8 +85,8 @@ void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, c
 AnalysisEntry classification_images_entry() {
   return {"classification_images", [] { return class_image_keys().schema(); },
           [](const RunContext& context) -> std::unique_ptr<Analysis> {
-            return std::make_unique<ClassImagesAnalysis>(context,
-                                                         class_image_keys().read(context.config).confidence_floor);
+            const ClassImageSettings settings = class_image_keys().read(context.config);
+            return std::make_unique<ClassImagesAnalysis>(context, settings.confidence_floor, settings.fdr_level);
           }};
 }
 

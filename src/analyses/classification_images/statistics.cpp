@@ -143,4 +143,31 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   return r;
 }
 
+ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
+                                                const std::vector<double>& gammas, double fdr_level) {
+  const auto& z = statistics.zmap;  // G x K x P
+  const int64_t G = z.size(0), K = z.size(1), P = z.size(2);
+  ClassImageSignificance r;
+  // Benjamini-Hochberg per map: the largest rank i with p_(i) <= q i / m, m = the pixels with a
+  // z score (NaN: none); every p up to that one is significant.
+  const auto p = torch::erfc(z.abs() / std::sqrt(2.0)).nan_to_num(2.0);  // NaN z: p = 2, never significant
+  const auto [sorted, order] = p.sort(2);
+  const auto m = z.isnan().logical_not().sum(2, true).to(torch::kFloat64);  // G x K x 1
+  const auto ranks = torch::arange(1, P + 1, torch::kFloat64).view({1, 1, P});
+  const auto passes = sorted.le(ranks * fdr_level / m.clamp_min(1)) & ranks.le(m);  // the NaN pixels never
+  const auto last = (passes.to(torch::kFloat64) * ranks).amax(2, true);  // 0: none passes
+  const auto significant_sorted = ranks.le(last).expand({G, K, P}).to(torch::kInt64);
+  r.significant = torch::zeros({G, K, P}, torch::kInt64).scatter(2, order, significant_sorted);
+
+  const auto count = statistics.count.to(torch::kFloat64);  // G x K
+  const auto total = count.sum(1, true);
+  auto f = torch::ones({G, K}, torch::kFloat64);
+  for (int64_t g = 0; g < G; ++g)
+    if (gammas[static_cast<size_t>(g)] != 0.0) f[g] = (total[g] - count[g]) / (total[g] - 1).clamp_min(1);
+  const auto energy = z.pow(2).sum(2);
+  r.informational_value = ((energy - P * f) / (std::sqrt(2.0 * static_cast<double>(P)) * f))
+                              .masked_fill(statistics.count.eq(0) | f.le(0), kNaN);
+  return r;
+}
+
 }  // namespace wna

@@ -15,4 +15,8 @@ void define_class_image_axes(ArchiveWriter& archive, const ModelSpec& spec, cons
 void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& statistics, const ModelSpec& spec,
                         double confidence_floor, int rank, int ranks);
 
+// Collective. zmap_significant and informational_value (and the attribute fdr_level).
+void write_class_image_significance(ArchiveWriter& archive, const ClassImageSignificance& significance,
+                                    const ModelSpec& spec, double fdr_level, int rank, int ranks);
+
 }  // namespace wna

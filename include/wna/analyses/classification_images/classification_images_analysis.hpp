@@ -15,7 +15,7 @@ inline const char* const kProbeGammaImages = "classification_images.probe_gamma"
 
 class ClassImagesAnalysis : public Analysis {
  public:
-  ClassImagesAnalysis(const RunContext& context, double confidence_floor);
+  ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level);
   std::string name() const override { return "classification_images"; }
   bool every_gamma() const override { return true; }
   std::unique_ptr<NoiseWorker> make_worker() const override;
@@ -28,6 +28,7 @@ class ClassImagesAnalysis : public Analysis {
  private:
   const RunContext& context_;
   ClassImageAccumulator totals_;
+  double fdr_level_;
 };
 
 // The registry entry (src/analyses/registry.cpp).

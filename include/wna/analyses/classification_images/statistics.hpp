@@ -33,6 +33,22 @@ struct ClassImageStatistics {
   torch::Tensor feedback_prediction;  // G x K (int64), -1 where the CI is undefined
 };
 
+// Which pixels of each CI matter, and how much a CI as a whole does.
+struct ClassImageSignificance {
+  // G x K x P (int64): 1 where the z score is significant at false discovery rate `fdr_level`,
+  // Benjamini-Hochberg over the map's pixels with two-sided normal p-values erfc(|z| / sqrt 2).
+  torch::Tensor significant;
+  // G x K: (sum_j z_j^2 - P f) / (sqrt(2 P) f), the CI's energy against that of a CI of as many
+  // randomly labelled samples (rcicr's informational value, in closed form): sum_j z_j^2 has
+  // mean P f under random labels, variance about 2 P f^2; f = 1 at gamma 0 (the noise's own
+  // mu and sigma), (N - n) / (N - 1) at gamma > 0 (n of the N stimuli drawn without
+  // replacement). NaN where the CI is undefined or f = 0.
+  torch::Tensor informational_value;
+};
+
+ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
+                                                const std::vector<double>& gammas, double fdr_level);
+
 // `gammas` and `noise` describe the stimuli (z-maps use the known noise variance at gamma 0
 // and the empirical per-pixel variance otherwise). `block_size`/`samples` give stage sizes.
 ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumulator,
