@@ -95,7 +95,7 @@ class Archive:
     def ci(self, name):
         """Array of /classification_images/<name>, e.g. mean (gamma, class, channel, y, x),
         zmap, count (gamma, class), histogram, feedback_prediction, feedback_softmax
-        (gamma, class, class), convergence (gamma, class, stage), split_half_reliability."""
+        (gamma, class, softmax_class), convergence (gamma, class, stage), split_half_reliability."""
         return self.file[f"{CI_GROUP}/{name}"][()]
 
     def defined(self):

@@ -245,6 +245,7 @@ def write_synthetic_archive(path, gammas=GAMMAS, class_names=CLASS_NAMES, channe
         axes = {
             "gamma": np.asarray(gammas, dtype=np.float64),
             "class": np.array([name.encode() for name in class_names]),
+            "softmax_class": np.array([name.encode() for name in class_names]),
             "channel": np.arange(channels, dtype=np.float64),
             "y": np.arange(size, dtype=np.float64),
             "x": np.arange(size, dtype=np.float64),
@@ -259,7 +260,7 @@ def write_synthetic_archive(path, gammas=GAMMAS, class_names=CLASS_NAMES, channe
             "histogram": (count / count.sum(axis=1, keepdims=True), ["gamma", "class"]),
             "mean": (mean, ["gamma", "class", "channel", "y", "x"]),
             "zmap": (zmap, ["gamma", "class", "channel", "y", "x"]),
-            "feedback_softmax": (feedback_softmax, ["gamma", "class", "class"]),
+            "feedback_softmax": (feedback_softmax, ["gamma", "class", "softmax_class"]),
             "feedback_prediction": (feedback_prediction, ["gamma", "class"]),
             "convergence": (convergence, ["gamma", "class", "stage_samples"]),
             "split_half_reliability": (split_half, ["gamma", "class"]),

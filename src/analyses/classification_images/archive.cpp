@@ -26,6 +26,7 @@ void define_class_image_axes(ArchiveWriter& archive, const ModelSpec& spec, cons
                              const torch::Tensor& stage_samples) {
   archive.define_axis("gamma", gammas);
   archive.define_axis("class", spec.class_names);
+  archive.define_axis("softmax_class", spec.class_names);  // the softmax vectors' entries, beside the rows' class
   archive.define_axis("channel", index_axis(spec.channels));
   archive.define_axis("y", index_axis(spec.height));
   archive.define_axis("x", index_axis(spec.width));
@@ -60,13 +61,13 @@ void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& s, c
   put("zmap", image(s.zmap), image_axes,
       "per-pixel z score (CI - mu) / (sigma / sqrt(count)); gamma 0: the noise's mu, sigma; else empirical");
   put("histogram", s.histogram, class_axes, "fraction of samples predicted as each class");
-  put("mean_softmax", s.mean_softmax, {"gamma", "class", "class"},
+  put("mean_softmax", s.mean_softmax, {"gamma", "class", "softmax_class"},
       "mean softmax vector of the samples predicted as each class");
   put("convergence", s.convergence, {"gamma", "class", "stage_samples"},
       "Pearson r of the CI after stage_samples samples with the final CI");
   put("split_half_reliability", s.split_half, class_axes,
       "Spearman-Brown corrected correlation of the CIs of even and odd blocks");
-  put("feedback_softmax", s.feedback_softmax, {"gamma", "class", "class"},
+  put("feedback_softmax", s.feedback_softmax, {"gamma", "class", "softmax_class"},
       "model softmax for each classification image fed back as an input");
   put("feedback_prediction", s.feedback_prediction, class_axes,
       "class the model predicts for each classification image; -1 where undefined");
