@@ -490,7 +490,8 @@ def plot_microstimulation(m, path):
             ax.set_title(f"{layer} (step size {m.step_sizes[i]:g}): {direction}", fontsize=9)
             ax.set_ylim(0, 1.02)
             ax.grid(True, alpha=0.3)
-    fig.colorbar(plt.cm.ScalarMappable(steps, cmap=ramp), ax=axes, aspect=30, label="step k (0: unmodified model)")
+    fig.colorbar(plt.cm.ScalarMappable(steps, cmap=ramp), ax=axes, aspect=30, label="step k (0: unmodified model)",
+                 ticks=list(m.steps))  # integer steps only
     fig.supxlabel("image weight w (stimulus = (1 − w) · noise + w · test image)", fontsize=9)
     fig.supylabel("fraction predicted as the target class\n(mean over classes)", fontsize=9)
     fig.suptitle("Microstimulation: bias shifted by direction × k × the class's step shift", fontsize=11)
