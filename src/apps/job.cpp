@@ -234,7 +234,9 @@ void settle_everywhere(Prepared& p, const wna::MpiSession& mpi, const std::strin
   int fewest = static_cast<int>(cpus.size()), most = fewest;
   MPI_Allreduce(MPI_IN_PLACE, &fewest, 1, MPI_INT, MPI_MIN, mpi.comm());
   MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT, MPI_MAX, mpi.comm());
-  p.cpu_affinity = fmt::format("{} to {} CPUs per rank; rank 0 on CPUs {}", fewest, most, wna::index_ranges(cpus));
+  // Rank 0's text on every rank: attributes are written collectively, with the same value.
+  p.cpu_affinity = wna::broadcast_text(
+      mpi.comm(), fmt::format("{} to {} CPUs per rank; rank 0 on CPUs {}", fewest, most, wna::index_ranges(cpus)));
   if (s.threads == 0) {  // as many as the rank's CPUs, and its share of the node's
     int node_ranks = 1;
     MPI_Comm node;

@@ -78,6 +78,9 @@ class Hdf5Archive final : public ArchiveWriter {
     Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
     check(H5Pset_fapl_mpio(access.get(), comm_, MPI_INFO_NULL), "H5Pset_fapl_mpio");
     check(H5Pset_all_coll_metadata_ops(access.get(), true), "collective metadata reads");
+    // The 1.8 file format stores large attributes densely: a run's history or config may
+    // exceed the 64 KiB that the earliest format allows an attribute (netCDF-4 reads both).
+    check(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), "file format 1.8");
     check(H5Pset_coll_metadata_write(access.get(), true), "collective metadata writes");
     file_ = Handle(H5Fcreate(temp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose,
                    "creating " + temp_path_);

@@ -29,13 +29,19 @@ taskset -c 0 "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/one.h5" --set run.t
 taskset -c 0 "$WNA_MPI" "$CONFIG" --set run.threads=0 --dry-run >"$CAPTURE/plan.out" 2>&1 || fail "dry run failed"
 grep -q "1 worker threads per rank (1 to 1 CPUs per rank; rank 0 on CPUs 0)" "$CAPTURE/plan.out" ||
   fail "the plan does not show the affinity: $(grep '^plan' "$CAPTURE/plan.out")"
-"$PYTHON" - "$SCRATCH/one.h5" "$SCRATCH/free.h5" <<'PY'
+# Two ranks, each bound to its own core: the archive holds rank 0's list (attributes are written
+# collectively, with one value).
+"$MPIEXEC" -n 2 --bind-to core "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/two.h5" --set run.threads=1 \
+  >"$CAPTURE/two.out" 2>&1 || fail "2 bound ranks failed: $(cat "$CAPTURE/two.out")"
+"$PYTHON" - "$SCRATCH/one.h5" "$SCRATCH/free.h5" "$SCRATCH/two.h5" <<'PY'
 import sys
 import h5py
 with h5py.File(sys.argv[1]) as one, h5py.File(sys.argv[2]) as free:
     assert one.attrs["device"].decode().startswith("cpu (1 worker threads"), one.attrs["device"]
     assert one.attrs["cpu_affinity"].decode() == "1 to 1 CPUs per rank; rank 0 on CPUs 0", one.attrs["cpu_affinity"]
     assert free.attrs["device"].decode().startswith("cpu (2 worker threads"), free.attrs["device"]
+with h5py.File(sys.argv[3]) as two:
+    assert two.attrs["cpu_affinity"].decode().startswith("1 to 1 CPUs per rank; rank 0 on CPUs "), two.attrs["cpu_affinity"]
 print("ok: run.threads = 0 under taskset -c 0 runs 1 thread; plan and archive record the CPUs")
 PY
 finish

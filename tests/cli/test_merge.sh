@@ -56,6 +56,8 @@ for name, first, end in [("share2", 1000, 2500), ("first_two", 0, 2500), ("merge
     # A share's own statistics count its own samples.
 with h5py.File(f"{scratch}/share2.h5") as f:
     assert f["/stc/relu1"].attrs["count"] == 1500 and f["/classification_images/count"][()].sum() == 2 * 1500
+    # Stages hold blocks 0 | 1-2 | 3-6 of 500 samples: the share [1000, 2500) saw 0, 500, 1500 by their ends.
+    assert list(f["/classification_images/stage_samples"][()]) == [0, 500, 1500], f["/classification_images/stage_samples"][()]
 # The merged history: each share's segment, prefixed with its range and file, then the merge.
 with h5py.File(f"{scratch}/merged.h5") as f:
     history = f.attrs["history"].decode().splitlines()

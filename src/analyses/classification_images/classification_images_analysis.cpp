@@ -68,7 +68,8 @@ std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker() const {
 void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) {
   const auto& s = context_.settings;
   const ModelSpec& spec = context_.network.spec();
-  const auto statistics = finalize_class_images(totals_, s.gammas, s.noise, s.samples, s.block_size, context_.network);
+  const auto statistics = finalize_class_images(totals_, s.gammas, s.noise, s.job_end(), s.block_size, context_.network,
+                                                s.first_sample);
   define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
   write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
   write_class_image_significance(archive, class_image_significance(statistics, s.gammas, fdr_level_), spec, fdr_level_,

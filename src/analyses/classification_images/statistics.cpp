@@ -26,7 +26,8 @@ double pearson(const torch::Tensor& a, const torch::Tensor& b) {
 
 ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumulator,
                                            const std::vector<double>& gammas, const NoiseSettings& noise,
-                                           int64_t samples, int64_t block_size, Network& network) {
+                                           int64_t end_sample, int64_t block_size, Network& network,
+                                           int64_t first_sample) {
   const ClassImageShape& shape = accumulator.shape();
   const int64_t G = shape.gammas, K = shape.classes, P = shape.pixels, S = shape.stages;
   const ExactBuffer& buffer = accumulator.buffer();
@@ -109,7 +110,7 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   const auto prefix_sum = stage_sum.cumsum(0), prefix_count = stage_count.cumsum(0);
   for (int64_t s = 0; s < S; ++s) {
     const int64_t blocks_through = (int64_t{2} << s) - 1;
-    r.stage_samples[s] = std::min(samples, blocks_through * block_size);
+    r.stage_samples[s] = std::max<int64_t>(0, std::min(end_sample, blocks_through * block_size) - first_sample);
     for (int64_t g = 0; g < G; ++g)
       for (int64_t c = 0; c < K; ++c)
         if (prefix_count[s][g][c].item<double>() > 0 && r.count[g][c].item<int64_t>() > 0)
@@ -164,9 +165,13 @@ ClassImageSignificance class_image_significance(const ClassImageStatistics& stat
   auto f = torch::ones({G, K}, torch::kFloat64);
   for (int64_t g = 0; g < G; ++g)
     if (gammas[static_cast<size_t>(g)] != 0.0) f[g] = (total[g] - count[g]) / (total[g] - 1).clamp_min(1);
-  const auto energy = z.pow(2).sum(2);
-  r.informational_value = ((energy - P * f) / (std::sqrt(2.0 * static_cast<double>(P)) * f))
-                              .masked_fill(statistics.count.eq(0) | f.le(0), kNaN);
+  // Over the pixels with a finite z: one without variance (NaN or +-inf z, e.g. an image border
+  // that is 0 in every test image at gamma 1) carries no information either way.
+  const auto finite = z.isfinite();
+  const auto energy = z.pow(2).masked_fill(finite.logical_not(), 0.0).sum(2);
+  const auto pixels = finite.sum(2).to(torch::kFloat64);
+  r.informational_value = ((energy - pixels * f) / ((2.0 * pixels).sqrt() * f))
+                              .masked_fill(statistics.count.eq(0) | f.le(0) | pixels.eq(0), kNaN);
   return r;
 }
 

@@ -38,11 +38,12 @@ struct ClassImageSignificance {
   // G x K x P (int64): 1 where the z score is significant at false discovery rate `fdr_level`,
   // Benjamini-Hochberg over the map's pixels with two-sided normal p-values erfc(|z| / sqrt 2).
   torch::Tensor significant;
-  // G x K: (sum_j z_j^2 - P f) / (sqrt(2 P) f), the CI's energy against that of a CI of as many
-  // randomly labelled samples (rcicr's informational value, in closed form): sum_j z_j^2 has
-  // mean P f under random labels, variance about 2 P f^2; f = 1 at gamma 0 (the noise's own
-  // mu and sigma), (N - n) / (N - 1) at gamma > 0 (n of the N stimuli drawn without
-  // replacement). NaN where the CI is undefined or f = 0.
+  // G x K: (sum_j z_j^2 - M f) / (sqrt(2 M) f) over the M pixels with a finite z, the CI's
+  // energy against that of a CI of as many randomly labelled samples (rcicr's informational
+  // value, in closed form): sum_j z_j^2 has mean M f under random labels, variance about
+  // 2 M f^2; f = 1 at gamma 0 (the noise's own mu and sigma), (N - n) / (N - 1) at gamma > 0
+  // (n of the N stimuli drawn without replacement). NaN where the CI is undefined, f = 0 (one
+  // class took every sample) or no pixel has a finite z.
   torch::Tensor informational_value;
 };
 
@@ -50,9 +51,12 @@ ClassImageSignificance class_image_significance(const ClassImageStatistics& stat
                                                 const std::vector<double>& gammas, double fdr_level);
 
 // `gammas` and `noise` describe the stimuli (z-maps use the known noise variance at gamma 0
-// and the empirical per-pixel variance otherwise). `block_size`/`samples` give stage sizes.
+// and the empirical per-pixel variance otherwise). `block_size` and the sample range
+// [first_sample, end_sample) of the sums (a job's share, or the whole run from 0) give the
+// samples seen after each stage.
 ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumulator,
                                            const std::vector<double>& gammas, const NoiseSettings& noise,
-                                           int64_t samples, int64_t block_size, Network& network);
+                                           int64_t end_sample, int64_t block_size, Network& network,
+                                           int64_t first_sample = 0);
 
 }  // namespace wna
