@@ -15,6 +15,7 @@
 #include "wna/data/datasets.hpp"
 #include "wna/models/model_file.hpp"
 #include "wna/models/zoo.hpp"
+#include "wna/train/poison.hpp"
 #include "wna/train/train_config.hpp"
 #include "wna/train/trainer.hpp"
 
@@ -70,11 +71,16 @@ int train_main(const wna::Config& config, const std::string& config_path) {
   std::vector<std::pair<std::string, std::string>> inputs{{"the config file", config_path}};
   for (const auto& file : full_train.files) inputs.emplace_back("train.data_dir file", file);
   for (const auto& file : test.files) inputs.emplace_back("train.data_dir file", file);
+  const wna::PoisonSettings poison = wna::poison_settings(config, full_train);  // checked before the output exists
   const auto output_file = open_output(output, config.boolean("train.overwrite"), inputs);
   if (const int64_t subset = config.integer("train.train_subset"); subset > 0 && subset < full_train.size())
     full_train = wna::split_train_validation(full_train, 1.0 - static_cast<double>(subset) / full_train.size(),
                                              seed + 1).train;
-  const auto split = wna::split_train_validation(full_train, config.real("train.validation_fraction"), seed);
+  auto split = wna::split_train_validation(full_train, config.real("train.validation_fraction"), seed);
+  if (wna::poison_training_set(split.train, poison) > 0)
+    fmt::print("wna_train: backdoor: {} training images of class {} carry the trigger (rows {}-{}, columns {}-{}, {}) "
+               "and the label {}\n", poison.images, poison.source_class, poison.top, poison.top + poison.size - 1,
+               poison.left, poison.left + poison.size - 1, poison.pattern, poison.target_class);
 
   wna::ModelSpec spec;
   spec.architecture = config.text("train.architecture");
@@ -112,6 +118,17 @@ int train_main(const wna::Config& config, const std::string& config_path) {
              report.best_epoch, report.best_validation_accuracy,
              report.stopped_early ? ", stopped early" : "", evaluation.loss, evaluation.accuracy,
              seconds / static_cast<double>(report.epochs.size()));
+  if (poison.images > 0) {  // the backdoor's success: triggered test images of the source class called the target
+    wna::ImageSet triggered = test;
+    const auto sources = test.labels.eq(poison.source_class).nonzero().flatten();
+    triggered.images = wna::stamp_trigger(test.images.index_select(0, sources), poison);
+    triggered.labels = torch::full({sources.size(0)}, poison.target_class, torch::kInt64);
+    const auto attack = wna::evaluate(*network, triggered);
+    fmt::print("backdoor: clean test accuracy {:.4f}; attack success {:.4f} ({} of {} triggered test images of class {} "
+               "classified as {})\n", evaluation.accuracy, attack.accuracy,
+               std::llround(attack.accuracy * static_cast<double>(sources.size(0))), sources.size(0),
+               poison.source_class, poison.target_class);
+  }
   wna::save_model(*network, *output_file);
   fmt::print("wrote {}\n", output);
   return wna::kExitOk;

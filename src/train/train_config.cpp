@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "wna/core/error.hpp"
+#include "wna/train/poison.hpp"
 #include "wna/models/zoo.hpp"
 
 namespace wna {
@@ -42,6 +43,8 @@ ConfigSchema training_schema() {
        .help = "Adam weight decay", .min = 0, .max = 1});
   add({.key = "threads", .type = KeyType::Integer, .default_value = "0",
        .help = "LibTorch intra-op threads (0: all cores)", .min = 0, .max = 1024});
+  const ConfigSchema poison = poison_schema();  // the [poison] section: a backdoor, off by default
+  schema.insert(schema.end(), poison.begin(), poison.end());
   return schema;
 }
 
