@@ -419,9 +419,9 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
   const double todo = static_cast<double>(s.range_samples() - resumed_samples);
   const double gammas = static_cast<double>(s.gammas.size());
   double last_fraction = 0;
-  const std::string slurm = wna::slurm_job();  // this segment of the run, for the history
-  const std::string segment = fmt::format("{} started {} on {} ranks: {}{}", program, start_time, mpi.size(),
-                                          wna::rank_hosts(mpi.comm()), slurm.empty() ? "" : "; Slurm job " + slurm);
+  const std::string slurm = wna::slurm_job(), hosts = wna::rank_hosts(mpi.comm());  // this segment, for the history
+  const std::string segment = fmt::format("{} started {} on {} ranks: {}{}", program, start_time, mpi.size(), hosts,
+                                          slurm.empty() ? "" : "; Slurm job " + slurm);
   const bool finished = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, segment, mpi.comm(), timer,
                                            [&](double fraction) {
     if (!root || s.progress_seconds <= 0 || fraction <= last_fraction) return;
@@ -495,7 +495,7 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
         {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
         {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
         {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", end_time},
-        {"hosts", wna::rank_hosts(mpi.comm())}, {"slurm_job", slurm}, {"history", history}};
+        {"hosts", hosts}, {"slurm_job", slurm}, {"history", history}};
     for (const auto& [name, value] : text_attributes) archive.set_attribute("/", name, value);
     archive.set_attribute("/", "seed", static_cast<int64_t>(s.seed));
     archive.set_attribute("/", "samples", s.samples);

@@ -90,24 +90,23 @@ RunState merged_run_state(const MergePlan& plan, const std::vector<Analysis*>& a
     while (std::getline(lines, line))
       state.history.push_back(fmt::format("share [{}, {}) {}: {}", share.first_sample, share.end_sample, share.path, line));
   }
-  for (Analysis* analysis : analyses) {
-    const size_t limb_count = analysis->sums().limb_count();
-    std::vector<int64_t> total(limb_count, 0);
-    for (const MergeShare& share : plan.shares) {
-      const auto reader = open_hdf5_archive(share.path);
+  for (Analysis* analysis : analyses) state.limbs.emplace_back(analysis->sums().limb_count(), 0);
+  for (const MergeShare& share : plan.shares) {  // each archive opened once
+    const auto reader = open_hdf5_archive(share.path);
+    for (size_t a = 0; a < analyses.size(); ++a) {
       std::vector<int64_t> limbs;
-      for (const auto& dataset : analysis->sums_datasets()) {
+      for (const auto& dataset : analyses[a]->sums_datasets()) {
         const auto values = reader->integers(dataset);
         limbs.insert(limbs.end(), values.begin(), values.end());
       }
-      if (limbs.size() != limb_count)
-        throw UsageError(fmt::format("{} holds {} limbs of {}'s sums, the run has {}", share.path,
-                                     limbs.size(), analysis->name(), limb_count));
+      auto& total = state.limbs[a];
+      if (limbs.size() != total.size())
+        throw UsageError(fmt::format("{} holds {} limbs of {}'s sums, the run has {}", share.path, limbs.size(),
+                                     analyses[a]->name(), total.size()));
       std::transform(total.begin(), total.end(), limbs.begin(), total.begin(), std::plus<>());
     }
-    normalize_limb_pairs(total);
-    state.limbs.push_back(std::move(total));
   }
+  for (auto& total : state.limbs) normalize_limb_pairs(total);
   return state;
 }
 
