@@ -27,6 +27,8 @@ and, for each optional unit-analysis group the archive holds (docs/archive.md):
   stc_components.png /stc: the leading STC components of every listed unit, with eigenvalues
   attack.png         /attack: success of the black-box attack against gamma, per input base, for
                      the classification images and the mean training images
+  rare_classes.png   /rare_classes: per listed class, the plain classification image at gamma 0
+                     beside the importance-sampled one, with P(pred = class) and effective samples
   report.md          run facts, provenance, per-gamma tables, the unit analyses' tables and the
                      figures
   report.html        the same, one file with the figures embedded (python3-markdown)
@@ -64,6 +66,7 @@ FIGURES = {
     "microstimulation": "microstimulation.png",
     "stc": "stc_components.png",
     "attack": "attack.png",
+    "rare_classes": "rare_classes.png",
 }
 SELF_COLOUR, OTHER_COLOUR = "tab:green", "tab:red"
 FDR_LEVEL = 0.05     # false discovery rate of the thresholded z-maps
@@ -101,6 +104,7 @@ class Results:
                                       if archive.has("psychometric") else None)
         self.templates = read_templates(archive)
         self.attack = read_attack(archive)
+        self.rare_classes = read_rare_classes(archive)
 
     @property
     def noise_index(self):
@@ -124,7 +128,8 @@ class Results:
     def unit_analyses(self):
         """Names of the optional unit-analysis groups the archive holds."""
         groups = (("STA", self.sta), ("activations", self.activations),
-                  ("microstimulation", self.microstimulation), ("STC", self.stc), ("attack", self.attack))
+                  ("microstimulation", self.microstimulation), ("STC", self.stc), ("attack", self.attack),
+                  ("rare classes", self.rare_classes))
         return [name for name, group in groups if group is not None]
 
 
@@ -199,6 +204,30 @@ def read_attack(archive):
                            bases=archive.axis("base"), mean_success=group["mean_success"][()],
                            success=group["success"][()],
                            attributes={name: as_text(value) for name, value in group.attrs.items()})
+
+
+def read_rare_classes(archive):
+    """/rare_classes as the listed classes' indices and names, their importance-sampled CIs
+    [R, C, H, W], probability, standard error, effective samples, hits, split-half reliability
+    and tilt scale [R]. None without it."""
+    if not archive.has("rare_classes"):
+        return None
+    group = archive.file["rare_classes"]
+    names = [as_text(name) for name in archive.axis("rare_class")]
+    return SimpleNamespace(
+        names=names, indices=[archive.class_names.index(name) for name in names],
+        ci=group["classification_image"][()], probability=group["probability"][()],
+        standard_error=group["probability_standard_error"][()], effective=group["effective_samples"][()],
+        hits=group["hits"][()], split_half=group["split_half_reliability"][()], scale=group["tilt_scale"][()],
+        samples=int(group.attrs["samples"]))
+
+
+def pearson(a, b):
+    """Pearson correlation of two images (NaN where either is undefined or constant)."""
+    a, b = np.ravel(a), np.ravel(b)
+    if np.isnan(a).any() or np.isnan(b).any() or a.std() == 0 or b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def read_templates(archive):
@@ -546,6 +575,34 @@ def plot_unit_analyses(r, out_dir):
         plot_stc(r.stc, out_dir / FIGURES["stc"])
     if r.attack is not None:
         plot_attack(r.attack, len(r.names), out_dir / FIGURES["attack"])
+    if r.rare_classes is not None:
+        plot_rare_classes(r, out_dir / FIGURES["rare_classes"])
+
+
+def plot_rare_classes(r, path):
+    """Per listed class: the plain CI at the noise gamma (top) and the importance-sampled CI
+    (bottom), each min-max scaled, titled with its sample count or P(pred = class) and ESS."""
+    rc, g = r.rare_classes, r.noise_index
+    fig, axes = plt.subplots(2, len(rc.names), figsize=(1.9 * len(rc.names) + 1.0, 4.8), squeeze=False,
+                             layout="constrained")
+    for i, (name, k) in enumerate(zip(rc.names, rc.indices)):
+        plain, weighted = axes[0, i], axes[1, i]
+        for ax in (plain, weighted):
+            blank_panel(ax)
+        if r.defined[g, k]:
+            plain.imshow(display_image(r.mean[g, k]), cmap="gray", vmin=0, vmax=1)
+        else:
+            mark_never_predicted(plain, r.mean.shape[-2:])
+        plain.set_title(f"{name}: plain, n = {int(r.count[g, k]):,}", fontsize=8)
+        if rc.hits[i] > 0:
+            weighted.imshow(display_image(rc.ci[i]), cmap="gray", vmin=0, vmax=1)
+        else:
+            mark_empty(weighted, rc.ci.shape[-2:], "no hit")
+        weighted.set_title(f"IS: P = {rc.probability[i]:.2g}\nESS = {rc.effective[i]:,.0f}", fontsize=8)
+    fig.suptitle(f"Classification images at {gamma_label(r.gammas[g])}: plain noise (top) and importance "
+                 f"sampled, {rc.samples:,} samples per class (bottom)", fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot_attack(attack, classes, path):
@@ -795,6 +852,27 @@ def attack_section(attack):
     return lines + [""]
 
 
+def rare_classes_section(r):
+    """The importance-sampled estimates beside the plain run's, per listed class."""
+    rc, g = r.rare_classes, r.noise_index
+    total = float(r.count[g].sum())
+    lines = ["## Rare classes (importance sampling)", "",
+             f"Each listed class drew {rc.samples:,} samples from noise tilted towards it, weighted by "
+             "p / (a p + (1 − a) q) so that the weighted CI estimates the plain CI of infinitely many samples "
+             f"and sum w / N estimates P(pred = class) under the noise. Plain columns: the noise pass at "
+             f"{gamma_label(r.gammas[g])}; r: Pearson correlation of the two CIs where both exist.", "",
+             f"![rare classes]({FIGURES['rare_classes']})", "",
+             "| class | plain n | plain share | plain split-half | P(pred = class) | ± s.e. | effective samples "
+             "| split-half | tilt scale | r |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for i, (name, k) in enumerate(zip(rc.names, rc.indices)):
+        r_plain = pearson(r.mean[g, k], rc.ci[i]) if r.defined[g, k] and rc.hits[i] > 0 else math.nan
+        lines.append(f"| {cell(name)} | {int(r.count[g, k]):,} | {r.count[g, k] / total:.3g} | "
+                     f"{number(r.split_half[g, k])} | {rc.probability[i]:.3g} | {rc.standard_error[i]:.2g} | "
+                     f"{rc.effective[i]:,.0f} | {number(rc.split_half[i])} | {rc.scale[i]:.3g} | {number(r_plain)} |")
+    return lines + [""]
+
+
 def write_report(r, out_dir):
     a = r.attributes
     noise = gamma_label(r.gammas[r.noise_index])
@@ -842,6 +920,8 @@ def write_report(r, out_dir):
         lines += templates_section(r.templates, r.names)
     if r.attack is not None:
         lines += attack_section(r.attack)
+    if r.rare_classes is not None:
+        lines += rare_classes_section(r)
     if "config" in a:
         lines += ["## Resolved configuration", "", "```ini", a["config"].rstrip(), "```", ""]
     path = out_dir / "report.md"

@@ -8,6 +8,7 @@
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
 #include "wna/analyses/microstimulation/microstimulation_analysis.hpp"
 #include "wna/analyses/psychometric/psychometric_analysis.hpp"
+#include "wna/analyses/rare_classes/rare_classes_analysis.hpp"
 #include "wna/analyses/sta/sta_analysis.hpp"
 #include "wna/analyses/stc/stc_analysis.hpp"
 #include "wna/analyses/templates/templates_analysis.hpp"
@@ -25,6 +26,7 @@ const std::vector<AnalysisEntry>& analysis_registry() {
       psychometric_entry(),
       templates_entry(),
       attack_entry(),
+      rare_classes_entry(),
   };
   return entries;
 }

@@ -66,6 +66,7 @@ struct Prepared {
                                                            // or the merged archives' sums (wna_merge)
   std::optional<wna::MergePlan> merge;                     // wna_merge: the shares and their union
   std::string cpu_affinity;                                // the CPUs the ranks may run on (settle_everywhere)
+  std::vector<int64_t> target_classes;                     // run.target_classes as indices
 
   std::vector<wna::Analysis*> analysis_list() const {
     std::vector<wna::Analysis*> list;
@@ -180,6 +181,7 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
     return wna::load_torchscript(model_file, network->spec());
   }});
   p.analyses = wna::make_analyses(*p.context);
+  p.target_classes = spec.class_indices(s.target_classes, "run.target_classes");
   const auto probed_layers = wna::probed_layers_of(p.analysis_list());
   if (!probed_layers.empty())
     load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(probed_layers); });
@@ -342,7 +344,7 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("dry run: nothing computed, nothing written\n");
 }
 
-int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSession& mpi,
+int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSession& mpi,
                       const std::string& start_time, const std::string& program);
 
 int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
@@ -390,10 +392,31 @@ int run(const CommandLine& command_line, const wna::MpiSession& mpi) {
   return wna::kExitOk;
 }
 
-int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSession& mpi,
+// Collective: whether the split-half reliability of every target class, from the sums of
+// blocks [0, end_block), reaches run.target_reliability; `reason` says why (or why not).
+bool target_reached(const Prepared& p, wna::Reducer& reducer, int64_t end_block, std::string& reason) {
+  const auto& s = p.settings;
+  for (const auto& analysis : p.analyses) {
+    const std::vector<double> reliability = analysis->class_reliability(reducer);
+    if (reliability.empty()) continue;
+    int64_t lowest = p.target_classes.front();
+    for (const int64_t c : p.target_classes)  // NaN (a class without samples in a half) is lowest
+      if (!(reliability[static_cast<size_t>(c)] >= reliability[static_cast<size_t>(lowest)])) lowest = c;
+    const double value = reliability[static_cast<size_t>(lowest)];
+    const int64_t samples = std::min(s.samples, end_block * s.block_size);
+    reason = fmt::format("after {} samples (blocks [0, {})) the lowest split-half reliability of the target classes "
+                         "at any gamma was {:.4f} (class {}); run.target_reliability = {}",
+                         samples, end_block, value, p.network->spec().class_names[static_cast<size_t>(lowest)],
+                         s.target_reliability);
+    if (!(value >= s.target_reliability)) return false;
+  }
+  return true;
+}
+
+int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSession& mpi,
                       const std::string& start_time, const std::string& program) {
   const bool root = mpi.is_root();
-  const auto& s = p.settings;
+  auto& s = p.settings;
 
   const wna::BlockPlan plan(s.samples, s.block_size, s.block_range());
   const auto my_blocks = wna::remaining_blocks_of_rank(plan, p.resumed, mpi.rank(), mpi.size());
@@ -419,11 +442,20 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
   const double todo = static_cast<double>(s.range_samples() - resumed_samples);
   const double gammas = static_cast<double>(s.gammas.size());
   double last_fraction = 0;
+  std::unique_ptr<wna::Reducer> reducer;
+#ifdef WNA_WITH_NCCL
+  if (s.reducer == "nccl") reducer = wna::make_nccl_reducer(mpi.comm(), mpi.local_rank());
+#endif
+  if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
+  std::string last_check;  // what the last stage check found (run.target_reliability)
+  wna::StageCheck stage_check;
+  if (s.target_reliability > 0)
+    stage_check = [&](int64_t end_block) { return target_reached(p, *reducer, end_block, last_check); };
   const std::string slurm = wna::slurm_job(), hosts = wna::rank_hosts(mpi.comm());  // this segment, for the history
   const std::string segment = fmt::format("{} started {} on {} ranks: {}{}", program, start_time, mpi.size(), hosts,
                                           slurm.empty() ? "" : "; Slurm job " + slurm);
-  const bool finished = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, segment, mpi.comm(), timer,
-                                           [&](double fraction) {
+  const wna::PassOutcome outcome = wna::run_resumable(pipeline, s, my_blocks, p.resumed, p.fingerprint, segment,
+                                                      mpi.comm(), timer, [&](double fraction) {
     if (!root || s.progress_seconds <= 0 || fraction <= last_fraction) return;
     const auto now = Clock::now();
     if (std::chrono::duration<double>(now - last_report).count() < s.progress_seconds && fraction < 1.0) return;
@@ -439,19 +471,23 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
     fmt::print("progress: {:.0f} / {} samples ({:.1f}%), {}, ETA {:.0f} s\n", done, s.range_samples(),
                100 * done / static_cast<double>(s.range_samples()), rate, elapsed / fraction - elapsed);
     std::fflush(stdout);
-  });
-  if (!finished) {
+  }, stage_check);
+  if (!outcome.finished) {
     if (root)
       fmt::print("{}: stopped by signal {}: checkpoint {} holds the blocks done so far; run the same command "
                  "again (any rank count) to resume\n", program, wna::stop_signal() ? wna::stop_signal() : SIGTERM, s.checkpoint);
     return wna::kExitCheckpointed;
   }
+  std::string stop_reason = "the budget run.samples was spent";
+  if (outcome.end_block >= 0) {  // the target was reached: the run is the samples before the boundary
+    s.end_sample = std::min(s.samples, outcome.end_block * s.block_size);
+    stop_reason = "run.target_reliability reached: " + last_check;
+    if (root) fmt::print("{}: stopped early: {}\n", program, stop_reason);
+  } else if (s.target_reliability > 0) {
+    stop_reason += "; run.target_reliability was not reached" + (last_check.empty() ? "" : ": " + last_check);
+  }
+  const double computed = static_cast<double>(s.range_samples() - resumed_samples);
 
-  std::unique_ptr<wna::Reducer> reducer;
-#ifdef WNA_WITH_NCCL
-  if (s.reducer == "nccl") reducer = wna::make_nccl_reducer(mpi.comm(), mpi.local_rank());
-#endif
-  if (!reducer) reducer = wna::make_mpi_reducer(mpi.comm());
   const wna::Ranks ranks{mpi.rank(), mpi.size(), reducer.get()};
   for (const auto& analysis : p.analyses) {
     if (!analysis->has_own_pass()) continue;
@@ -495,7 +531,7 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
         {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
         {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},
         {"noise_kind", wna::noise_kind_name(s.noise.kind)}, {"start_time", start_time}, {"end_time", end_time},
-        {"hosts", hosts}, {"slurm_job", slurm}, {"history", history}};
+        {"hosts", hosts}, {"slurm_job", slurm}, {"history", history}, {"stop_reason", stop_reason}};
     for (const auto& [name, value] : text_attributes) archive.set_attribute("/", name, value);
     archive.set_attribute("/", "seed", static_cast<int64_t>(s.seed));
     archive.set_attribute("/", "samples", s.samples);
@@ -522,8 +558,8 @@ int compute_and_write(const Prepared& p, wna::ArchiveWriter& archive, const wna:
                  mpi.size(), s.output, summary);
     else
       fmt::print("summary: {:.0f} images in {:.2f} s = {:.0f} noise images/s on {} ranks ({:.0f} per rank); archive {}\n{}",
-                 todo * gammas, total, todo * gammas / compute_seconds, mpi.size(),
-                 todo * gammas / compute_seconds / mpi.size(), s.output, summary);
+                 computed * gammas, total, computed * gammas / compute_seconds, mpi.size(),
+                 computed * gammas / compute_seconds / mpi.size(), s.output, summary);
     if (own_pass_seconds > 0)
       fmt::print("own passes of the analyses (e.g. microstimulation): {:.2f} s on rank 0 (of the total above)\n",
                  own_pass_seconds);

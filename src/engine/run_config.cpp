@@ -37,6 +37,16 @@ const KeyTable<RunSettings>& engine_keys() {
            .help = "end of this job's samples: a multiple of block_size, or run.samples (0: run.samples)",
            .min = 0, .max = 1e15},
           [](S& s) -> int64_t& { return s.end_sample; });
+    t.add({.section = "run", .key = "target_reliability", .type = KeyType::Real, .default_value = "0",
+           .help = "stop the noise pass early, at the end of the first doubling stage (blocks 1, 3, 7, ...) after "
+                   "which the split-half reliability of every class in target_classes, at every gamma, is at least "
+                   "this; run.samples stays the budget's cap; 0: spend the whole budget",
+           .min = 0, .max = 0.9999},
+          [](S& s) -> double& { return s.target_reliability; });
+    t.add({.section = "run", .key = "target_classes", .type = KeyType::TextList, .default_value = "all",
+           .help = "classes (names or indices, or all) whose reliability run.target_reliability asks for",
+           .effect = Effect::Results},
+          [](S& s) -> std::vector<std::string>& { return s.target_classes; });
     t.add({.section = "run", .key = "block_size", .type = KeyType::Integer, .default_value = "1000",
            .help = "samples per block (forward batch); blocks are dealt round-robin to ranks", .min = 1, .max = 1 << 20},
           [](S& s) -> int64_t& { return s.block_size; });
@@ -234,6 +244,10 @@ RunSettings run_settings(const Config& config) {
   if (s.first_sample % s.block_size != 0 || s.first_sample >= s.job_end())
     throw UsageError(fmt::format("run.first_sample = {}: must be a multiple of run.block_size = {} and below "
                                  "the job's end, {}", s.first_sample, s.block_size, s.job_end()));
+  if (s.target_reliability > 0 && s.range_samples() != s.samples)
+    throw UsageError(fmt::format("run.target_reliability = {}: a share of a job array (run.first_sample, "
+                                 "run.end_sample) cannot decide alone where the whole run stops; run it whole, or "
+                                 "set run.target_reliability = 0", s.target_reliability));
   if (s.gammas.empty()) throw UsageError("gamma.values: give at least one value in [0, 1]");
   if (!s.model_sha256.empty() &&
       (s.model_sha256.size() != 64 || s.model_sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))

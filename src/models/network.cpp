@@ -78,6 +78,30 @@ std::string first_line(const std::exception& error) {
   return message.substr(0, message.find('\n'));
 }
 
+std::vector<int64_t> ModelSpec::class_indices(const std::vector<std::string>& listed, const std::string& key) const {
+  const int64_t K = num_classes();
+  std::vector<int64_t> classes;
+  for (const auto& name : listed) {
+    if (name == "all") {
+      for (int64_t c = 0; c < K; ++c) classes.push_back(c);
+      continue;
+    }
+    const auto found = std::find(class_names.begin(), class_names.end(), name);
+    int64_t index = found - class_names.begin();
+    if (found == class_names.end()) {
+      const bool digits = !name.empty() && name.size() < 10 && name.find_first_not_of("0123456789") == std::string::npos;
+      index = digits ? std::stoll(name) : K;
+    }
+    if (index >= K)
+      throw UsageError(fmt::format("{}: '{}' is not a class of the model (valid: all, a class name such as '{}', or "
+                                   "an index 0 to {})", key, name, class_names.front(), K - 1));
+    classes.push_back(index);
+  }
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  return classes;
+}
+
 torch::Tensor class_probabilities(Network& network, const float* images, int64_t n) {
   const ModelSpec& spec = network.spec();
   const auto input = torch::from_blob(const_cast<float*>(images), {n, spec.channels, spec.height, spec.width},

@@ -15,6 +15,7 @@
 //   own_pass()          work of its own after the noise pass (e.g. microstimulation's cells)
 //   reduce()            exact sums over ranks: all-reduce, or reduce-scatter to unit owners
 //   sums_datasets()     where write() puts the whole of sums() (wna_merge adds archives' sums)
+//   class_reliability() at each doubling stage when run.target_reliability asks whether to stop
 //   write()             finalises its statistics and writes its archive group (collective); work
 //                       that needs earlier analyses' results (`shared`) runs here, sharded over
 //                       the ranks and reduced with ranks.reducer
@@ -114,6 +115,10 @@ class Analysis {
   // The archive datasets (int64) whose values, concatenated in this order, are sums() after
   // reduce(): how wna_merge reads a job's exact sums back. Empty when sums() is.
   virtual std::vector<std::string> sums_datasets() const { return {}; }
+  // Collective, for run.target_reliability: per class, the reliability of this analysis's
+  // results from every rank's sums so far (reduced into a copy: sums() stays this rank's), the
+  // lowest over its gammas; NaN where undefined. Empty: the analysis has no such measure.
+  virtual std::vector<double> class_reliability(Reducer& /*reducer*/) { return {}; }
 
   // --- after the noise pass ----------------------------------------------------------------
   // Work of its own on this rank's share (`threads` workers); `on_progress(fraction)` now and

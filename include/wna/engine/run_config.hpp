@@ -34,6 +34,8 @@ struct RunSettings {
   std::string reducer;          // "mpi" or "nccl"
   std::string checkpoint;       // checkpoint file; empty: none
   int64_t checkpoint_blocks;    // blocks per rank between checkpoints
+  double target_reliability;    // 0, or stop after the first doubling stage whose split-half
+  std::vector<std::string> target_classes;  // reliability of these classes reaches it
   // [model]
   std::string model_file;
   std::string model_sha256;     // "" or the 64 hex digits the model file must hash to

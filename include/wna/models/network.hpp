@@ -26,6 +26,9 @@ struct ModelSpec {
   double test_accuracy = -1.0;            // < 0: not evaluated
 
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+  // The classes a config key lists (class names, indices, or "all") as ascending distinct
+  // indices; wna::UsageError naming `key` for an entry that is not a class.
+  std::vector<int64_t> class_indices(const std::vector<std::string>& listed, const std::string& key) const;
 };
 
 // Geometry of one named layer, enough to map a unit back to its receptive field.

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,8 +14,7 @@
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/partition.hpp"
-#include "wna/core/runtime.hpp"
-#include "wna/core/worker_pool.hpp"
+#include "wna/engine/cell_pass.hpp"
 #include "wna/noise/noise.hpp"
 
 namespace wna {
@@ -80,33 +78,25 @@ class AttackAnalysis : public Analysis {
       return Cell{index / (K * A * 2), base, gamma, target};
     };
 
-    ExactBuffer hits(static_cast<size_t>(cells));
     const auto [first_cell, end_cell] = owned_rows(cells, ranks.rank, ranks.size);
-    std::mutex merge_mutex;
-    const int workers = std::max(1, std::min<int>(context_.settings.threads, static_cast<int>(end_cell - first_cell)));
-    set_torch_threads(1);
-    run_workers(workers, first_cell, end_cell, [&](int /*worker*/, TaskQueue& queue) {
-      torch::InferenceMode inference;
-      const auto network = context_.load_network_copy();
-      network->module().eval();
-      ExactBuffer local(static_cast<size_t>(cells));
-      for (int64_t index = 0; queue.next(index);) {
-        const Cell cell = cell_at(index);
-        if (!defined[cell.perturbation][cell.target].item<bool>()) continue;
-        const auto perturbation = perturbations[cell.perturbation][cell.target];
-        int64_t count = 0;
-        for (int64_t first = 0; first < N; first += context_.settings.forward_batch) {
-          const int64_t n = std::min(context_.settings.forward_batch, N - first);
-          const auto inputs = attacked_inputs(bases_[cell.base].slice(0, first, first + n), perturbation,
-                                              settings_.gammas[static_cast<size_t>(cell.gamma)]);
-          count += predicted_classes(class_probabilities(*network, inputs.data_ptr<float>(), n)).eq(cell.target)
-                       .sum().item<int64_t>();
-        }
-        local.add(static_cast<size_t>(index), static_cast<double>(count));
-      }
-      std::lock_guard<std::mutex> lock(merge_mutex);
-      hits.merge(local);
-    });
+    ExactBuffer hits = sum_over_cells(
+        first_cell, end_cell, static_cast<size_t>(cells), context_.settings.threads, context_.load_network_copy,
+        [&](Network& network) -> CellFunction {
+          return [&](int64_t index, ExactBuffer& local) {
+            const Cell cell = cell_at(index);
+            if (!defined[cell.perturbation][cell.target].item<bool>()) return;
+            const auto perturbation = perturbations[cell.perturbation][cell.target];
+            int64_t count = 0;
+            for (int64_t first = 0; first < N; first += context_.settings.forward_batch) {
+              const int64_t n = std::min(context_.settings.forward_batch, N - first);
+              const auto inputs = attacked_inputs(bases_[cell.base].slice(0, first, first + n), perturbation,
+                                                  settings_.gammas[static_cast<size_t>(cell.gamma)]);
+              count += predicted_classes(class_probabilities(network, inputs.data_ptr<float>(), n)).eq(cell.target)
+                           .sum().item<int64_t>();
+            }
+            local.add(static_cast<size_t>(index), static_cast<double>(count));
+          };
+        });
     ranks.reducer->all_reduce(hits);
 
     auto hit_counts = torch::empty({2, 2, A, K}, torch::kInt64);

@@ -1,24 +1,11 @@
 // Classification-image datasets of the archive (layout: docs/archive.md).
 #include "wna/analyses/classification_images/archive.hpp"
-#include "wna/core/partition.hpp"
-
+#include "wna/analyses/tensor_dataset.hpp"
 
 namespace wna {
 namespace {
 
 const std::string kGroup = "/classification_images";
-
-// Writes `tensor` (its first dimension is gamma) with this rank's share of gamma rows.
-void write_tensor(ArchiveWriter& archive, const std::string& name, const torch::Tensor& tensor,
-                  std::vector<std::string> axes, const std::string& description, int rank, int ranks) {
-  DatasetSpec spec{kGroup + "/" + name, tensor.sizes().vec(), std::move(axes), description};
-  const auto [begin, end] = owned_rows(spec.dims[0], rank, ranks);
-  const auto rows = tensor.slice(0, begin, end).contiguous();
-  if (tensor.scalar_type() == torch::kInt64)
-    archive.write(spec, rows.data_ptr<int64_t>(), begin, end);
-  else
-    archive.write(spec, rows.to(torch::kFloat64).contiguous().data_ptr<double>(), begin, end);
-}
 
 }  // namespace
 
@@ -43,7 +30,7 @@ void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& s, c
   const std::vector<std::string> class_axes{"gamma", "class"};
   auto image = [&](const torch::Tensor& t) { return t.reshape(image_shape); };
   auto put = [&](const std::string& name, const torch::Tensor& t, const std::vector<std::string>& axes,
-                 const std::string& description) { write_tensor(archive, name, t, axes, description, rank, ranks); };
+                 const std::string& description) { write_tensor(archive, kGroup + "/" + name, t, axes, description, rank, ranks); };
 
   put("count", s.count, class_axes, "noise samples predicted as each class");
   put("sum", image(s.sum), image_axes, "sum of the stimuli predicted as each class (raw)");
@@ -77,12 +64,12 @@ void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& s, c
 void write_class_image_significance(ArchiveWriter& archive, const ClassImageSignificance& significance,
                                     const ModelSpec& spec, double fdr_level, int rank, int ranks) {
   const int64_t G = significance.significant.size(0), K = significance.significant.size(1);
-  write_tensor(archive, "zmap_significant", significance.significant.reshape({G, K, spec.channels, spec.height, spec.width}),
+  write_tensor(archive, kGroup + "/zmap_significant", significance.significant.reshape({G, K, spec.channels, spec.height, spec.width}),
                {"gamma", "class", "channel", "y", "x"},
                "1 where the pixel's z score is significant at false discovery rate fdr_level (Benjamini-Hochberg over "
                "the map's pixels, two-sided normal p-values); 0 elsewhere and where the CI is undefined",
                rank, ranks);
-  write_tensor(archive, "informational_value", significance.informational_value, {"gamma", "class"},
+  write_tensor(archive, kGroup + "/informational_value", significance.informational_value, {"gamma", "class"},
                "the CI's energy sum z^2 against that of a CI of as many randomly labelled samples, in null standard "
                "deviations (rcicr's informational value in closed form); NaN where undefined",
                rank, ranks);

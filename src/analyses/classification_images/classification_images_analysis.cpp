@@ -3,6 +3,8 @@
 // every rank and each rank writes its share of the gamma rows.
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
 
+#include <cmath>
+
 #include "wna/analyses/classification_images/accumulator.hpp"
 #include "wna/analyses/classification_images/archive.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
@@ -63,6 +65,17 @@ ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confi
 
 std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker() const {
   return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
+}
+
+std::vector<double> ClassImagesAnalysis::class_reliability(Reducer& reducer) {
+  ExactBuffer all = totals_.buffer();
+  reducer.all_reduce(all);
+  const auto reliability = split_half_reliabilities(all, totals_.fields(), totals_.shape());
+  // NaN (a half without samples) at any gamma makes the class's lowest NaN: not reached.
+  const auto lowest = torch::where(reliability.isnan().any(0), torch::full({reliability.size(1)}, NAN, torch::kFloat64),
+                                   std::get<0>(reliability.min(0)))
+                          .contiguous();
+  return std::vector<double>(lowest.data_ptr<double>(), lowest.data_ptr<double>() + lowest.numel());
 }
 
 void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) {

@@ -24,6 +24,25 @@ double pearson(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
+double split_half_reliability(const torch::Tensor& half, const torch::Tensor& other_half) {
+  const double r = pearson(half, other_half);
+  return 2 * r / (1 + r);
+}
+
+torch::Tensor split_half_reliabilities(const ExactBuffer& buffer, const ClassImageFields& f,
+                                       const ClassImageShape& shape) {
+  const int64_t G = shape.gammas, K = shape.classes, P = shape.pixels;
+  auto reliability = torch::empty({G, K}, torch::kFloat64);
+  auto halves = torch::empty({2, P}, torch::kFloat64);
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t c = 0; c < K; ++c) {
+      for (int64_t parity = 0; parity < 2; ++parity)
+        read_sums(buffer, f.parity_sums.at({parity, g, c}), P, halves[parity].data_ptr<double>());
+      reliability[g][c] = split_half_reliability(halves[0], halves[1]);
+    }
+  return reliability;
+}
+
 ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumulator,
                                            const std::vector<double>& gammas, const NoiseSettings& noise,
                                            int64_t end_sample, int64_t block_size, Network& network,
@@ -46,7 +65,6 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   r.mean_softmax = torch::zeros({G, K, K}, f64);
   auto stage_sum = torch::zeros({S, G, K, P}, f64);
   auto stage_count = torch::zeros({S, G, K}, f64);
-  auto parity_sum = torch::zeros({2, G, K, P}, f64);
   for (int64_t g = 0; g < G; ++g) {
     for (int64_t c = 0; c < K; ++c) {
       r.count[g][c] = static_cast<int64_t>(std::llround(buffer.value(f.counts.at({g, c}))));
@@ -60,8 +78,6 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
         read_sums(buffer, f.stage_sums.at({s, g, c}), P, stage_sum[s][g][c].data_ptr<double>());
         stage_count[s][g][c] = buffer.value(f.stage_counts.at({s, g, c}));
       }
-      for (int64_t parity = 0; parity < 2; ++parity)
-        read_sums(buffer, f.parity_sums.at({parity, g, c}), P, parity_sum[parity][g][c].data_ptr<double>());
     }
   }
   // The class sums add the stages' limbs as integers and round once, so they do not depend on
@@ -118,15 +134,7 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   }
 
   // Split-half reliability over even and odd blocks, Spearman-Brown corrected.
-  r.split_half = torch::full({G, K}, kNaN, f64);
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t c = 0; c < K; ++c) {
-      const double even = parity_sum[0][g][c].abs().sum().item<double>();
-      const double odd = parity_sum[1][g][c].abs().sum().item<double>();
-      if (even == 0 || odd == 0) continue;
-      const double half = pearson(parity_sum[0][g][c], parity_sum[1][g][c]);
-      r.split_half[g][c] = 2 * half / (1 + half);
-    }
+  r.split_half = split_half_reliabilities(buffer, f, shape);
 
   // The CIs as inputs to the model (the original README's "average noise maps" with predictions).
   r.feedback_softmax = torch::full({G, K, K}, kNaN, f64);

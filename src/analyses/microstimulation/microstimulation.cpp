@@ -2,16 +2,12 @@
 #include "wna/analyses/microstimulation/microstimulation.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "wna/core/error.hpp"
 #include "wna/core/runtime.hpp"
-#include "wna/core/worker_pool.hpp"
+#include "wna/engine/cell_pass.hpp"
 #include "wna/models/network.hpp"
 
 namespace wna {
@@ -176,40 +172,21 @@ MicrostimulationPlan plan_microstimulation(Network& network, const Microstimulat
 ExactBuffer run_microstimulation(const MicrostimulationPlan& plan, int64_t first_cell, int64_t end_cell, int threads,
                                  const std::function<std::shared_ptr<Network>()>& load_model,
                                  const std::function<void(double)>& on_progress) {
-  ExactBuffer counts(plan.counts().size());
-  const int64_t cells = end_cell - first_cell;
-  if (cells <= 0) return counts;
-  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(cells)));
-  set_torch_threads(1);
-  std::atomic<int64_t> done{0};
-  std::mutex merge_mutex;
-  run_workers(workers, first_cell, end_cell, [&](int worker, TaskQueue& queue) {
-    torch::InferenceMode inference;
-    const auto network = load_model();
-    network->module().eval();
-    const auto parameters = network->module().named_parameters();
-    ExactBuffer local(plan.counts().size());
-    std::vector<float> noise, stimuli;
-    for (int64_t index = 0; queue.next(index);) {
+  return sum_over_cells(first_cell, end_cell, plan.counts().size(), threads, load_model, [&](Network& network) -> CellFunction {
+    auto noise = std::make_shared<std::vector<float>>(), stimuli = std::make_shared<std::vector<float>>();
+    return [&plan, &network, noise, stimuli, parameters = network.module().named_parameters()](int64_t index,
+                                                                                              ExactBuffer& counts) {
       const Cell cell = cell_at(plan, index);
-      if (cell.layer < 0) {
-        count_cell(plan, *network, cell, noise, stimuli, local);
-      } else {
-        const auto& layer = plan.layers[static_cast<size_t>(cell.layer)];
-        torch::Tensor bias = parameters[layer.name + ".bias"];
-        const auto original = bias.clone();
-        const double sign = cell.direction == 0 ? -1.0 : 1.0;
-        bias.add_((layer.step_shift[cell.target] * (sign * static_cast<double>(cell.step))).to(bias.dtype()));
-        count_cell(plan, *network, cell, noise, stimuli, local);
-        bias.copy_(original);
-      }
-      const int64_t finished = ++done;
-      if (worker == 0 && on_progress) on_progress(static_cast<double>(finished) / static_cast<double>(cells));
-    }
-    std::lock_guard<std::mutex> lock(merge_mutex);
-    counts.merge(local);
-  });
-  return counts;
+      if (cell.layer < 0) return count_cell(plan, network, cell, *noise, *stimuli, counts);
+      const auto& layer = plan.layers[static_cast<size_t>(cell.layer)];
+      torch::Tensor bias = parameters[layer.name + ".bias"];
+      const auto original = bias.clone();
+      const double sign = cell.direction == 0 ? -1.0 : 1.0;
+      bias.add_((layer.step_shift[cell.target] * (sign * static_cast<double>(cell.step))).to(bias.dtype()));
+      count_cell(plan, network, cell, *noise, *stimuli, counts);
+      bias.copy_(original);
+    };
+  }, on_progress);
 }
 
 }  // namespace wna

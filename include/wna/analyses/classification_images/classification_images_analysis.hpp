@@ -21,6 +21,8 @@ class ClassImagesAnalysis : public Analysis {
   std::unique_ptr<NoiseWorker> make_worker() const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
   std::vector<std::string> sums_datasets() const override { return {"/raw/class_image_limbs"}; }
+  // The split-half reliability of each class's CI, the lowest over the gammas.
+  std::vector<double> class_reliability(Reducer& reducer) override;
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;
   const ClassImageAccumulator& accumulator() const { return totals_; }
   ClassImageAccumulator& accumulator() { return totals_; }

@@ -50,6 +50,15 @@ struct ClassImageSignificance {
 ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
                                                 const std::vector<double>& gammas, double fdr_level);
 
+// The split-half reliability of an image from two halves of its samples (their means or sums):
+// the Spearman-Brown corrected Pearson correlation of the halves; NaN where either is constant.
+double split_half_reliability(const torch::Tensor& half, const torch::Tensor& other_half);
+
+// G x K: the split-half reliability of every classification image from the parity sums (even
+// and odd blocks) of `buffer`, laid out by `fields` (NaN where a half has no sample).
+torch::Tensor split_half_reliabilities(const ExactBuffer& buffer, const ClassImageFields& fields,
+                                       const ClassImageShape& shape);
+
 // `gammas` and `noise` describe the stimuli (z-maps use the known noise variance at gamma 0
 // and the empirical per-pixel variance otherwise). `block_size` and the sample range
 // [first_sample, end_sample) of the sums (a job's share, or the whole run from 0) give the

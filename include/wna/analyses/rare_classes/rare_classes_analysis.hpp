@@ -1,0 +1,26 @@
+// Classification images of the classes white noise almost never reaches, by importance
+// sampling ([rare_classes]; the archive's /rare_classes group).
+//
+// Each listed class c gets a stream of N samples from a defensive mixture of the run's noise p
+// and a tilted proposal q_c (noise/tilted_noise.hpp) designed to reach c
+// (rare_classes/proposal.hpp), each sample with weight w = p / (a p + (1 - a) q_c) <= 1 / a.
+// From the samples the model assigns to c:
+//   classification image   sum w x / sum w   (self-normalised: the CI of infinitely many
+//                                             white-noise samples, consistently)
+//   P(pred = c)            sum w / N, with its standard error sqrt((sum w^2 / N - P^2) / N)
+//   effective samples      (sum w)^2 / sum w^2
+//   split-half reliability of the CIs of even and odd chunks, Spearman-Brown corrected
+// The weights enter exact sums at fixed power-of-two scales chosen before the pass from the
+// bound w <= 1 / a (2^s w |x| < 2^30, 2^s2 w^2 < 2^30), so the archive is the same bits on any
+// rank and thread count. Work: cells of (class, chunk of run.forward_batch samples) dealt over
+// the ranks after the noise pass, each chunk always the same samples.
+#pragma once
+
+#include "wna/engine/analysis.hpp"
+
+namespace wna {
+
+// The registry entry (src/analyses/registry.cpp).
+AnalysisEntry rare_classes_entry();
+
+}  // namespace wna
