@@ -3,13 +3,17 @@
 # once by wna_train, and one archive per golden config, written by wna_mpi on 1 rank and
 # compressed with xz.
 # The committed files were made with the build of commit 0c48122 (before the analyses became
-# plug-ins); tests/cli/test_golden_archives.sh checks that today's wna_mpi reproduces every
-# dataset of them bit for bit on 1, 2 and 3 ranks.
+# plug-ins), one set per CPU instruction level, into tests/golden/<level>/ (avx512, avx2);
+# tests/cli/test_golden_archives.sh checks that today's wna_mpi reproduces every dataset of the
+# set of its CPU's level bit for bit on 1, 2 and 3 ranks.
 #   bash tests/golden/make_golden.sh BUILD_DIR DATA_DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build=${1:?usage: make_golden.sh BUILD_DIR DATA_DIR}
 data=${2:?usage: make_golden.sh BUILD_DIR DATA_DIR}
+source "$here/instruction_level.sh"
+out="$here/$(instruction_level)"
+mkdir -p "$out"
 
 train() {  # architecture output
   local ini
@@ -33,7 +37,7 @@ INI
 for config in lenet_all_analyses:lenet_mnist logreg_gaussian_sweep:logreg_mnist; do
   name=${config%%:*} model=${config##*:}
   "$build/wna_mpi" "$here/$name.ini" --set "model.file=$here/$model.pt" --set "data.data_dir=$data" \
-    --set "run.output=$here/$name.h5" --set run.overwrite=true
-  xz -9 -f "$here/$name.h5"  # about 10x smaller: the limbs are mostly zero bytes
+    --set "run.output=$out/$name.h5" --set run.overwrite=true
+  xz -9 -f "$out/$name.h5"  # about 10x smaller: the limbs are mostly zero bytes
 done
-ls -l "$here"
+ls -l "$out"
