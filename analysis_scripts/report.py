@@ -70,7 +70,7 @@ FIGURES = {
 }
 SELF_COLOUR, OTHER_COLOUR = "tab:green", "tab:red"
 FDR_LEVEL = 0.05     # false discovery rate of the thresholded z-maps
-FEW_SAMPLES = 100    # CI panels of fewer samples are marked as such
+FEW_SAMPLES = 100    # CI panels of fewer samples (or effective samples) are marked as such
 
 
 class Results:
@@ -598,7 +598,8 @@ def plot_rare_classes(r, path):
             weighted.imshow(display_image(rc.ci[i]), cmap="gray", vmin=0, vmax=1)
         else:
             mark_empty(weighted, rc.ci.shape[-2:], "no hit")
-        weighted.set_title(f"IS: P = {rc.probability[i]:.2g}\nESS = {rc.effective[i]:,.0f}", fontsize=8)
+        few = " few!" if rc.effective[i] < FEW_SAMPLES else ""
+        weighted.set_title(f"IS: P = {rc.probability[i]:.2g}\nESS = {rc.effective[i]:,.0f}{few}", fontsize=8)
     fig.suptitle(f"Classification images at {gamma_label(r.gammas[g])}: plain noise (top) and importance "
                  f"sampled, {rc.samples:,} samples per class (bottom)", fontsize=10)
     fig.savefig(path, dpi=110)
@@ -860,16 +861,24 @@ def rare_classes_section(r):
              f"Each listed class drew {rc.samples:,} samples from noise tilted towards it, weighted by "
              "p / (a p + (1 − a) q) so that the weighted CI estimates the plain CI of infinitely many samples "
              f"and sum w / N estimates P(pred = class) under the noise. Plain columns: the noise pass at "
-             f"{gamma_label(r.gammas[g])}; r: Pearson correlation of the two CIs where both exist.", "",
+             f"{gamma_label(r.gammas[g])}; r: Pearson correlation of the two CIs where both exist; r / √(rel rel): r "
+             "corrected for the two CIs' noise by their split-half reliabilities (about 1 when the two estimate "
+             "the same image). Below "
+             f"{FEW_SAMPLES} effective samples (marked few!) a few weights dominate: the estimate and its standard "
+             "error are not to be trusted.", "",
              f"![rare classes]({FIGURES['rare_classes']})", "",
              "| class | plain n | plain share | plain split-half | P(pred = class) | ± s.e. | effective samples "
-             "| split-half | tilt scale | r |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| split-half | tilt scale | r | r / √(rel rel) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for i, (name, k) in enumerate(zip(rc.names, rc.indices)):
         r_plain = pearson(r.mean[g, k], rc.ci[i]) if r.defined[g, k] and rc.hits[i] > 0 else math.nan
+        reliabilities = r.split_half[g, k] * rc.split_half[i]
+        corrected = r_plain / math.sqrt(reliabilities) if reliabilities > 0 else math.nan
         lines.append(f"| {cell(name)} | {int(r.count[g, k]):,} | {r.count[g, k] / total:.3g} | "
                      f"{number(r.split_half[g, k])} | {rc.probability[i]:.3g} | {rc.standard_error[i]:.2g} | "
-                     f"{rc.effective[i]:,.0f} | {number(rc.split_half[i])} | {rc.scale[i]:.3g} | {number(r_plain)} |")
+                     f"{rc.effective[i]:,.0f}{' few!' if rc.effective[i] < FEW_SAMPLES else ''} | "
+                     f"{number(rc.split_half[i])} | {rc.scale[i]:.3g} | {number(r_plain)} | "
+                     f"{number(corrected)} |")
     return lines + [""]
 
 

@@ -6,7 +6,8 @@
 # sampling sees no sample of class 1 at all (the classification images' count is 0), the
 # importance-sampled CI matches it (cosine >= 0.99, length within 3%) and P(pred = 1) matches the
 # normal tail within 3 standard errors; class 0 (P about 1) needs no tilt. 1 rank and 3 ranks x
-# 2 threads write the same bits. A class the model does not have is a usage error naming the key.
+# 2 threads write the same bits; report.py draws and tabulates both classes beside the plain
+# run. A class the model does not have is a usage error naming the key.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 "$PYTHON" -c "import torch" 2>/dev/null || { echo "SKIP: $PYTHON has no torch (python3-torch)"; exit 77; }
@@ -86,6 +87,14 @@ assert ess[1] > 1000 and reliability[1] > 0.9
 assert scale[0] == 0 and abs(p[0] - 1) < 1e-3 and abs(ess[0] - hits[0]) < 1e-6 * hits[0], (scale[0], p[0], ess[0])
 print("ok: the importance-sampled CI and P(pred = 1) match the truncated Gaussian")
 PY
+
+"$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/report.py" "$SCRATCH/np1.h5" --out "$SCRATCH/report" >"$CAPTURE/report.log" 2>&1 ||
+  fail "report.py failed: $(cat "$CAPTURE/report.log")"
+[[ -s "$SCRATCH/report/rare_classes.png" ]] || fail "report.py drew no rare_classes.png"
+grep -q "^## Rare classes (importance sampling)" "$SCRATCH/report/report.md" || fail "the report has no rare-classes section"
+grep -qE "^\| 1 \| 0 \| 0 \| n/a \| 9\.[0-9]+e-09 \|" "$SCRATCH/report/report.md" ||
+  fail "the report's row of class 1 lacks plain n = 0 beside P = 1e-8: $(grep '^| 1 |' "$SCRATCH/report/report.md")"
+echo "ok: report.py draws and tabulates the rare classes"
 
 expect_usage_error "rare_classes.classes" "'7'" -- "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/bad.h5" \
   --set rare_classes.classes=7
