@@ -41,12 +41,20 @@ Handle text_type(const std::string& value) {
   return type;
 }
 
+// A scalar attribute of `object` (one it already has is replaced), written from `memory_type`
+// and stored as `file_type`; `where` names the object in errors.
+void write_scalar_attribute(hid_t object, const std::string& name, hid_t memory_type, const void* value,
+                            hid_t file_type, const std::string& where) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+  if (H5Aexists(object, name.c_str()) > 0) check(H5Adelete(object, name.c_str()), "replacing attribute " + name);
+  Handle attribute(H5Acreate2(object, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+                   "creating attribute " + name + where);
+  check(H5Awrite(attribute.get(), memory_type, value), "writing attribute " + name + where);
+}
+
 void write_text_attribute(hid_t object, const std::string& name, const std::string& value) {
   const Handle type = text_type(value);
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
-  Handle attribute(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-                   "creating attribute " + name);
-  check(H5Awrite(attribute.get(), type.get(), value.empty() ? "" : value.data()), "writing attribute " + name);
+  write_scalar_attribute(object, name, type.get(), value.empty() ? "" : value.data(), type.get(), "");
 }
 
 std::vector<hsize_t> to_hsize(const std::vector<int64_t>& dims) {
@@ -274,11 +282,7 @@ class Hdf5Archive final : public ArchiveWriter {
                    "creating group " + object);
     }
     Handle target(H5Oopen(file_.get(), object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
-    Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
-    if (H5Aexists(target.get(), name.c_str()) > 0) check(H5Adelete(target.get(), name.c_str()), "replacing attribute");
-    Handle attribute(H5Acreate2(target.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                     H5Aclose, "creating attribute " + name + " on " + object);
-    check(H5Awrite(attribute.get(), memory_type, value), "writing attribute " + name + " on " + object);
+    write_scalar_attribute(target.get(), name, memory_type, value, file_type, " on " + object);
   }
 
   struct Axis {
