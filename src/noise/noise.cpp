@@ -6,7 +6,9 @@
 
 #include <Random123/philox.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "wna/core/error.hpp"
 
@@ -59,41 +61,65 @@ double noise_pixel_variance(const NoiseSettings& s) {
   return 0;
 }
 
-void generate_noise(const NoiseSettings& settings, uint64_t first_sample, int64_t count,
-                    int64_t pixels, float* out) {
+namespace {
+
+// Fills samples [first_sample, first_sample + count) by turning each Philox call's 4 x 32 bits
+// into 4 pixel values with `transform(bits, values)`; one loop per noise kind, so the
+// compiler sees one transform and no per-pixel switch.
+template <typename Transform>
+void fill(uint64_t seed, uint64_t first_sample, int64_t count, int64_t pixels, float* out, Transform transform) {
   Philox philox;
-  const Philox::key_type key = {{static_cast<uint32_t>(settings.seed),
-                                 static_cast<uint32_t>(settings.seed >> 32)}};
-  // P(bits < threshold) = threshold / 2^32 = binary_p, also for p = 1.
-  const auto binary_threshold = static_cast<uint64_t>(std::min(settings.binary_p, 1.0) * 4294967296.0);
+  const Philox::key_type key = {{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)}};
+  const int64_t full_groups = pixels / 4, rest = pixels % 4;
   for (int64_t n = 0; n < count; ++n) {
     const uint64_t sample = first_sample + static_cast<uint64_t>(n);
     float* image = out + n * pixels;
-    for (int64_t group = 0; group * 4 < pixels; ++group) {
+    auto bits_of = [&](int64_t group) {
       const Philox::ctr_type counter = {{static_cast<uint32_t>(group), static_cast<uint32_t>(sample),
                                          static_cast<uint32_t>(sample >> 32), 0u}};
-      const Philox::ctr_type bits = philox(counter, key);
+      return philox(counter, key);
+    };
+    for (int64_t group = 0; group < full_groups; ++group) transform(bits_of(group), image + group * 4);
+    if (rest > 0) {
       float values[4];
-      switch (settings.kind) {
-        case NoiseKind::Uniform:
-          for (int k = 0; k < 4; ++k) values[k] = unit_interval(bits[k]);
-          break;
-        case NoiseKind::Binary:
-          for (int k = 0; k < 4; ++k) values[k] = static_cast<uint64_t>(bits[k]) < binary_threshold ? 1.0f : 0.0f;
-          break;
-        case NoiseKind::Gaussian:
-          // Box-Muller on two pairs: 4 independent normals per call.
-          for (int k = 0; k < 4; k += 2) {
-            const double radius = std::sqrt(-2.0 * std::log(open_unit_interval(bits[k])));
-            const double angle = 2.0 * M_PI * static_cast<double>(bits[k + 1] >> 8) / 16777216.0;
-            values[k] = static_cast<float>(settings.mean + settings.std * radius * std::cos(angle));
-            values[k + 1] = static_cast<float>(settings.mean + settings.std * radius * std::sin(angle));
-          }
-          break;
-      }
-      const int64_t base = group * 4;
-      const int64_t valid = std::min<int64_t>(4, pixels - base);
-      for (int64_t k = 0; k < valid; ++k) image[base + k] = values[k];
+      transform(bits_of(full_groups), values);
+      std::copy(values, values + rest, image + full_groups * 4);
+    }
+  }
+}
+
+}  // namespace
+
+void generate_noise(const NoiseSettings& settings, uint64_t first_sample, int64_t count,
+                    int64_t pixels, float* out) {
+  switch (settings.kind) {
+    case NoiseKind::Uniform:
+      return fill(settings.seed, first_sample, count, pixels, out, [](const Philox::ctr_type& bits, float* values) {
+        for (int k = 0; k < 4; ++k) values[k] = unit_interval(bits[k]);
+      });
+    case NoiseKind::Binary: {
+      // P(bits < threshold) = threshold / 2^32 = binary_p; p = 1 (threshold 2^32) is every pixel 1.
+      const auto threshold = static_cast<uint64_t>(std::min(settings.binary_p, 1.0) * 4294967296.0);
+      if (threshold > 0xFFFFFFFFull) return std::fill(out, out + count * pixels, 1.0f);
+      const auto below = static_cast<uint32_t>(threshold);
+      return fill(settings.seed, first_sample, count, pixels, out, [below](const Philox::ctr_type& bits, float* values) {
+        // The bits of 1.0f where bits < threshold, of 0.0f elsewhere: no branch, no conversion.
+        uint32_t words[4];
+        for (int k = 0; k < 4; ++k) words[k] = (bits[k] < below ? 0xFFFFFFFFu : 0u) & 0x3F800000u;
+        std::memcpy(values, words, sizeof(words));
+      });
+    }
+    case NoiseKind::Gaussian: {
+      const double mean = settings.mean, std = settings.std;
+      return fill(settings.seed, first_sample, count, pixels, out, [mean, std](const Philox::ctr_type& bits, float* values) {
+        // Box-Muller on two pairs: 4 independent normals per call.
+        for (int k = 0; k < 4; k += 2) {
+          const double radius = std::sqrt(-2.0 * std::log(open_unit_interval(bits[k])));
+          const double angle = 2.0 * M_PI * static_cast<double>(bits[k + 1] >> 8) / 16777216.0;
+          values[k] = static_cast<float>(mean + std * radius * std::cos(angle));
+          values[k + 1] = static_cast<float>(mean + std * radius * std::sin(angle));
+        }
+      });
     }
   }
 }
