@@ -594,7 +594,7 @@ def plot_rare_classes(r, path):
         else:
             mark_never_predicted(plain, r.mean.shape[-2:])
         plain.set_title(f"{name}: plain, n = {int(r.count[g, k]):,}", fontsize=8)
-        if rc.hits[i] > 0:
+        if np.isfinite(rc.ci[i]).all():
             weighted.imshow(display_image(rc.ci[i]), cmap="gray", vmin=0, vmax=1)
         else:
             mark_empty(weighted, rc.ci.shape[-2:], "no hit")
@@ -645,6 +645,17 @@ def number(value, spec=".3f"):
     return "n/a" if value is None or not np.isfinite(value) else f"{value:{spec}}"
 
 
+def samples_fact(a):
+    """The samples per gamma this archive sums, and why the noise pass ended when
+    run.target_reliability was set."""
+    budget = int(a.get("samples", 0))
+    first, end = int(a.get("first_sample", 0)), int(a.get("end_sample", budget))
+    text = f"{end - first:,} per γ, blocks of {a.get('block_size', 'n/a')}"
+    if "run.target_reliability" in a.get("stop_reason", ""):
+        text += f"; {a['stop_reason']}"
+    return text
+
+
 def facts_table(r):
     a = r.attributes
     accuracy = a.get("model_test_accuracy")
@@ -657,7 +668,7 @@ def facts_table(r):
         ("dataset", f"{a.get('model_dataset', 'n/a')} ({len(r.names)} classes: {', '.join(r.names)})"),
         ("noise", a.get("noise_kind", "n/a")),
         ("gamma values", ", ".join(f"{g:g}" for g in r.gammas)),
-        ("samples", f"{int(a.get('samples', 0)):,} per γ, blocks of {a.get('block_size', 'n/a')}"),
+        ("samples", samples_fact(a)),
         ("ranks", f"{a.get('ranks', 'n/a')} (reducer {a.get('reducer', 'n/a')}), device {a.get('device', 'n/a')}"),
         ("seed", a.get("seed", "n/a")),
         ("confidence floor", "n/a" if r.confidence_floor is None else f"{float(r.confidence_floor):g}"),
@@ -871,9 +882,9 @@ def rare_classes_section(r):
              "| split-half | tilt scale | r | r / √(rel rel) |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for i, (name, k) in enumerate(zip(rc.names, rc.indices)):
-        r_plain = pearson(r.mean[g, k], rc.ci[i]) if r.defined[g, k] and rc.hits[i] > 0 else math.nan
-        reliabilities = r.split_half[g, k] * rc.split_half[i]
-        corrected = r_plain / math.sqrt(reliabilities) if reliabilities > 0 else math.nan
+        r_plain = pearson(r.mean[g, k], rc.ci[i]) if r.defined[g, k] else math.nan
+        both_reliable = r.split_half[g, k] > 0 and rc.split_half[i] > 0
+        corrected = r_plain / math.sqrt(r.split_half[g, k] * rc.split_half[i]) if both_reliable else math.nan
         lines.append(f"| {cell(name)} | {int(r.count[g, k]):,} | {r.count[g, k] / total:.3g} | "
                      f"{number(r.split_half[g, k])} | {rc.probability[i]:.3g} | {rc.standard_error[i]:.2g} | "
                      f"{rc.effective[i]:,.0f}{' few!' if rc.effective[i] < FEW_SAMPLES else ''} | "

@@ -7,6 +7,7 @@
 // noise -> forward -> each analysis accumulates -> analyses' own passes -> exact reductions ->
 // each analysis finalises and writes (collective) -> summary. No analysis is named here.
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <chrono>
 #include <csignal>
@@ -113,6 +114,7 @@ void load_config_and_model(const CommandLine& command_line, Prepared& p, bool ch
     const wna::MergeShare& first = p.merge->shares.front();
     std::vector<std::string> overrides{fmt::format("run.first_sample={}", p.merge->first_sample),
                                        fmt::format("run.end_sample={}", p.merge->end_sample), "run.checkpoint=",
+                                       "run.target_reliability=0",  // an early stop is already in the range
                                        "model.sha256=" + first.model_sha256};
     overrides.insert(overrides.end(), command_line.overrides.begin(), command_line.overrides.end());
     p.config = wna::resolve_config_text(wna::run_schema(), first.path + " (its config attribute)", first.config,
@@ -182,6 +184,8 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   }});
   p.analyses = wna::make_analyses(*p.context);
   p.target_classes = spec.class_indices(s.target_classes, "run.target_classes");
+  if (s.target_reliability > 0 && p.target_classes.empty())
+    throw wna::UsageError("run.target_classes: list the classes (or all) whose reliability run.target_reliability asks for");
   const auto probed_layers = wna::probed_layers_of(p.analysis_list());
   if (!probed_layers.empty())
     load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(probed_layers); });
@@ -399,9 +403,12 @@ bool target_reached(const Prepared& p, wna::Reducer& reducer, int64_t end_block,
   for (const auto& analysis : p.analyses) {
     const std::vector<double> reliability = analysis->class_reliability(reducer);
     if (reliability.empty()) continue;
+    // The lowest; NaN (a class without samples in a half) is lowest of all and stays so.
     int64_t lowest = p.target_classes.front();
-    for (const int64_t c : p.target_classes)  // NaN (a class without samples in a half) is lowest
-      if (!(reliability[static_cast<size_t>(c)] >= reliability[static_cast<size_t>(lowest)])) lowest = c;
+    for (const int64_t c : p.target_classes) {
+      const double value = reliability[static_cast<size_t>(c)], low = reliability[static_cast<size_t>(lowest)];
+      if (!std::isnan(low) && (std::isnan(value) || value < low)) lowest = c;
+    }
     const double value = reliability[static_cast<size_t>(lowest)];
     const int64_t samples = std::min(s.samples, end_block * s.block_size);
     reason = fmt::format("after {} samples (blocks [0, {})) the lowest split-half reliability of the target classes "

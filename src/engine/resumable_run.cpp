@@ -111,10 +111,12 @@ PassOutcome run_resumable(NoisePipeline& pipeline, const RunSettings& settings, 
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, most_blocks.data(), static_cast<int>(most_blocks.size()), MPI_INT64_T, MPI_MAX,
                           comm),
             "agreeing on the rounds");
+  // Without checkpoints, one round per segment.
   const int64_t per_round = checkpoints ? settings.checkpoint_blocks : std::numeric_limits<int64_t>::max();
-  std::vector<int64_t> rounds(segments.size());
-  for (size_t i = 0; i < segments.size(); ++i)
-    rounds[i] = std::max<int64_t>(1, (most_blocks[i] + per_round - 1) / per_round);
+  std::vector<int64_t> rounds(segments.size(), 1);
+  if (checkpoints)
+    for (size_t i = 0; i < segments.size(); ++i)
+      rounds[i] = std::max<int64_t>(1, (most_blocks[i] + per_round - 1) / per_round);
   const int64_t all_rounds = std::accumulate(rounds.begin(), rounds.end(), int64_t{0});
 
   if (checkpoints) catch_stop_signals();

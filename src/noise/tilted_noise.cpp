@@ -23,6 +23,12 @@ double log_uniform_normalizer(double t) {
 }
 
 double logit(double p) { return std::log(p) - std::log1p(-p); }
+
+// P(u < q) for the 24-bit uniform u = k / 2^24 a binary pixel is drawn with: q rounded up to the
+// grid, kept inside (0, 1) so that both pixel values stay possible.
+double drawn_probability(double q) {
+  return std::clamp(std::ceil(q * 16777216.0), 1.0, 16777215.0) / 16777216.0;
+}
 double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 }  // namespace
@@ -36,6 +42,9 @@ TiltedNoise::TiltedNoise(const NoiseSettings& base, std::vector<double> tilt, in
   const size_t P = tilt_.size();
   switch (base_.kind) {
     case NoiseKind::Gaussian:
+      if (!(base_.std > 0))
+        throw UsageError(fmt::format("noise.std = {}: importance sampling shifts the noise's mean, which needs a "
+                                     "standard deviation above 0", base_.std));
       for (const double t : tilt_) gaussian_offset_ -= t * t / (2 * base_.std * base_.std);
       break;
     case NoiseKind::Uniform:
@@ -46,13 +55,15 @@ TiltedNoise::TiltedNoise(const NoiseSettings& base, std::vector<double> tilt, in
       }
       break;
     case NoiseKind::Binary: {
-      const double b = base_.binary_p;
-      if (!(b > 0 && b < 1))
+      if (!(base_.binary_p > 0 && base_.binary_p < 1))
         throw UsageError(fmt::format("noise.binary_p = {}: importance sampling tilts P(pixel = 1), which must lie "
-                                     "strictly between 0 and 1", b));
+                                     "strictly between 0 and 1", base_.binary_p));
+      // The probabilities as drawn (a 24-bit uniform below them), and the weights from those.
+      const double b = drawn_probability(base_.binary_p);
       one_probability_.resize(P), log_ratio_one_.resize(P), log_ratio_zero_.resize(P);
+      base_one_probability_ = b;
       for (size_t j = 0; j < P; ++j) {
-        const double q = std::abs(tilt_[j]) < kNoTilt ? b : sigmoid(logit(b) + tilt_[j]);
+        const double q = std::abs(tilt_[j]) < kNoTilt ? b : drawn_probability(sigmoid(logit(base_.binary_p) + tilt_[j]));
         one_probability_[j] = q;
         log_ratio_one_[j] = std::log(q) - std::log(b);
         log_ratio_zero_[j] = std::log1p(-q) - std::log1p(-b);
@@ -87,7 +98,7 @@ void TiltedNoise::draw(uint64_t first_index, int64_t count, bool tilted, float* 
             x[j] = static_cast<float>(std::log1p((static_cast<double>(x[j]) + 0x1p-25) * expm1_tilt_[static_cast<size_t>(j)]) / t);
           break;
         case NoiseKind::Binary: {
-          const double one = tilted ? one_probability_[static_cast<size_t>(j)] : base_.binary_p;
+          const double one = tilted ? one_probability_[static_cast<size_t>(j)] : base_one_probability_;
           x[j] = static_cast<double>(x[j]) < one ? 1.0f : 0.0f;
           break;
         }
@@ -102,8 +113,9 @@ void TiltedNoise::generate(int64_t first, int64_t count, float* images, double* 
     const int64_t i = first + n;
     float* image = images + n * P;
     draw(stream_ + static_cast<uint64_t>(i), 1, !from_base(i), image);
-    // exp overflows to inf for a sample q favours beyond any double: its weight is 0.
-    weights[n] = 1.0 / (alpha_ + (1.0 - alpha_) * std::exp(log_density_ratio(image)));
+    // exp overflows to inf for a sample q favours beyond any double: its weight is 0. A stream
+    // drawn wholly from the noise (a = 1) has every weight 1.
+    weights[n] = alpha_ == 1.0 ? 1.0 : 1.0 / (alpha_ + (1.0 - alpha_) * std::exp(log_density_ratio(image)));
   }
 }
 

@@ -17,16 +17,16 @@ sed -i 's/^samples = .*/samples = 200000/; s/^block_size = .*/block_size = 500/'
 
 # The two most frequent classes of the tiny model's noise are the targets.
 "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/probe.h5" --set run.samples=2000 >/dev/null
-read -r TARGETS < <("$PYTHON" - "$SCRATCH/probe.h5" <<'PY'
+read -r TARGETS RAREST < <("$PYTHON" - "$SCRATCH/probe.h5" <<'PY'
 import sys
 import h5py
 import numpy as np
 with h5py.File(sys.argv[1]) as f:
     count = f["/classification_images/count"][0]
-print(",".join(str(c) for c in np.argsort(-count)[:2]))
+print(",".join(str(c) for c in np.argsort(-count)[:2]), int(np.argmin(count)))
 PY
 )
-echo "target classes: $TARGETS"
+echo "target classes: $TARGETS; the rarest class: $RAREST"
 TARGET=0.8
 STOP_CONFIG="$SCRATCH/stop.ini"
 sed "/^\[run\]/a target_reliability = $TARGET\ntarget_classes = $TARGETS" "$CONFIG" >"$STOP_CONFIG"
@@ -84,6 +84,24 @@ with h5py.File(sys.argv[1]) as f:
     assert int(f.attrs["end_sample"]) == 3000, f.attrs["end_sample"]
 assert "was not reached" in reason, reason
 print(f"ok: unreached target: {reason}")
+PY
+
+# A target class without samples in a half (NaN reliability) is never reached, however reliable
+# the other target classes are.
+"$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/with_rarest.h5" --set run.samples=16000 \
+  --set run.target_reliability=0.5 --set "run.target_classes=$TARGETS,$RAREST" >/dev/null
+"$PYTHON" - "$SCRATCH/with_rarest.h5" "$RAREST" <<'PY'
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1]) as f:
+    end, rarest = int(f.attrs["end_sample"]), int(sys.argv[2])
+    reliability = f["/classification_images/split_half_reliability"][()][:, rarest]
+if np.isnan(reliability).any() or (reliability < 0.5).any():
+    assert end == 16000, f"stopped at {end} although class {rarest}'s reliability is {reliability}"
+    print(f"ok: class {rarest} (reliability {reliability}) kept the run going to its budget")
+else:
+    print(f"note: class {rarest} became reliable ({reliability}); the NaN case was not exercised")
 PY
 
 expect_usage_error "run.target_classes" "'shoe'" -- "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/bad.h5" \

@@ -6,6 +6,9 @@
 //   gaussian N(m, s^2):  N(m + t_j, s^2)               log q/p = sum (t_j (x_j - m) - t_j^2 / 2) / s^2
 //   uniform U[0, 1):     density t e^(t x) / (e^t - 1)  log q/p = sum t_j x_j + log(t_j / (e^t_j - 1))
 //   binary Bernoulli(b): Bernoulli(sigmoid(logit b + t_j))
+// (binary pixels are drawn as a 24-bit uniform below P(1): both probabilities are rounded up to
+// that grid, within [2^-24, 1 - 2^-24], and the weights use the rounded ones; the stream's
+// noise is thus within 2^-24 of the run's Bernoulli(b) per pixel)
 // A stream of N samples is a defensive mixture: `from_base` of them, spread evenly, are drawn
 // from p itself and the rest from q, and every sample has the balance-heuristic weight
 // w = p / (a p + (1 - a) q) with a = from_base / N, so that w <= 1 / a always, and
@@ -57,6 +60,7 @@ class TiltedNoise {
   // binary: q's P(1) and the log-ratios for x = 1 and x = 0. Gaussian: the sum of -t^2 / (2 s^2).
   std::vector<double> offset_, expm1_tilt_, one_probability_, log_ratio_one_, log_ratio_zero_;
   double gaussian_offset_ = 0;
+  double base_one_probability_ = 0;  // binary: the noise's P(1) as drawn
 };
 
 // The mean of one pixel under the tilted density with tilt t (the base mean at t = 0).

@@ -16,8 +16,6 @@ namespace {
 
 // The pilot of the gradient direction lies in its own region of the class's stream.
 constexpr uint64_t kGradientOffset = kPilotOffset * 60;
-// A refinement needs at least this many pilot images in the class.
-constexpr int64_t kHitsToRefine = 20;
 
 int64_t pixels_of(const ModelSpec& spec) { return spec.channels * spec.height * spec.width; }
 
@@ -28,35 +26,28 @@ std::vector<double> scale_grid() {
   return scales;
 }
 
-// A pilot: images of the defensive mixture at one tilt, their weights, which are in class
-// `target`, and the effective sample size of the class's weighted images.
+// A pilot: a stream of the defensive mixture at one tilt; how many of its images are in class
+// `target`, and the effective sample size of their weights.
 struct Pilot {
-  std::vector<float> images;
-  std::vector<double> weights;
-  std::vector<bool> hits;
   int64_t hit_count = 0;
   double effective = 0;
 };
 
 Pilot run_pilot(Network& network, const NoiseSettings& noise, const std::vector<double>& tilt, int64_t target,
                 uint64_t stream, const ProposalDesign& design) {
-  const int64_t P = pixels_of(network.spec()), N = design.pilot_samples;
+  const int64_t P = pixels_of(network.spec()), N = design.pilot_samples, B = design.forward_batch;
   const TiltedNoise mixture(noise, tilt, N, base_samples(N, design.base_fraction), stream);
+  std::vector<float> images(static_cast<size_t>(B * P));
+  std::vector<double> weights(static_cast<size_t>(B));
   Pilot pilot;
-  pilot.images.resize(static_cast<size_t>(N * P));
-  pilot.weights.resize(static_cast<size_t>(N));
-  pilot.hits.resize(static_cast<size_t>(N));
   double weight = 0, squared = 0;
-  for (int64_t begin = 0; begin < N; begin += design.forward_batch) {
-    const int64_t n = std::min(design.forward_batch, N - begin);
-    float* images = pilot.images.data() + begin * P;
-    mixture.generate(begin, n, images, pilot.weights.data() + begin);
-    const auto predicted = predicted_classes(class_probabilities(network, images, n)).contiguous();
-    for (int64_t i = begin; i < begin + n; ++i) {
-      const bool hit = predicted.data_ptr<int64_t>()[i - begin] == target;
-      pilot.hits[static_cast<size_t>(i)] = hit;
-      if (!hit) continue;
-      const double w = pilot.weights[static_cast<size_t>(i)];
+  for (int64_t begin = 0; begin < N; begin += B) {
+    const int64_t n = std::min(B, N - begin);
+    mixture.generate(begin, n, images.data(), weights.data());
+    const auto predicted = predicted_classes(class_probabilities(network, images.data(), n)).contiguous();
+    for (int64_t i = 0; i < n; ++i) {
+      if (predicted.data_ptr<int64_t>()[i] != target) continue;
+      const double w = weights[static_cast<size_t>(i)];
       ++pilot.hit_count, weight += w, squared += w * w;
     }
   }
@@ -110,49 +101,28 @@ std::vector<double> gradient_direction(Network& network, const NoiseSettings& no
 }
 
 RareClassProposal design_proposal(Network& network, const NoiseSettings& noise, int64_t target,
-                                  std::vector<double> direction, const ProposalDesign& design, uint64_t stream) {
+                                  const std::vector<double>& direction, const ProposalDesign& design, uint64_t stream) {
   set_torch_threads(1);
   torch::InferenceMode inference;
   network.module().eval();
-  const int64_t P = pixels_of(network.spec());
-  const double base_mean = noise_pixel_mean(noise);
+  // The scale whose pilot has the most effective samples of the class; the search ends once two
+  // scales after the best have fallen below a quarter of it.
   RareClassProposal proposal;
-  for (int64_t round = 0;; ++round) {
-    const uint64_t pilot_stream = stream + kPilotOffset * static_cast<uint64_t>(1 + round);
-    // The scale whose pilot has the most effective samples of the class; the search ends once
-    // two scales in a row fall below a quarter of the best.
-    Pilot best;
-    int64_t worse = 0;
-    for (const double scale : scale_grid()) {
-      const auto tilt = tilt_along(noise, direction, scale);
-      Pilot pilot = run_pilot(network, noise, tilt, target, pilot_stream, design);
-      if (pilot.effective > best.effective) {
-        proposal.tilt = tilt, proposal.scale = scale, worse = 0;
-        best = std::move(pilot);
-      } else if (best.effective > 0 && pilot.effective < best.effective / 4 && ++worse == 2) {
-        break;
-      }
+  proposal.tilt.assign(direction.size(), 0.0);
+  Pilot best;
+  int64_t worse = 0;
+  for (const double scale : scale_grid()) {
+    auto tilt = tilt_along(noise, direction, scale);
+    Pilot pilot = run_pilot(network, noise, tilt, target, stream + kPilotOffset, design);
+    if (pilot.effective > best.effective) {
+      proposal.tilt = std::move(tilt), proposal.scale = scale, worse = 0;
+      best = std::move(pilot);
+    } else if (best.effective > 0 && pilot.effective < best.effective / 4 && ++worse == 2) {
+      break;
     }
-    if (best.hit_count == 0) proposal.tilt = tilt_along(noise, direction, 0.0), proposal.scale = 0;
-    proposal.pilot_hit_fraction = static_cast<double>(best.hit_count) / static_cast<double>(design.pilot_samples);
-    proposal.pilot_effective_samples = best.effective;
-    if (round == design.refinements || best.hit_count < kHitsToRefine) break;
-
-    // Cross-entropy refinement: the new direction is the pilot's weighted class mean less the
-    // noise mean (for Gaussian noise the optimal mean shift within the family).
-    std::vector<double> weighted(static_cast<size_t>(P), 0.0);
-    double weight_sum = 0;
-    for (int64_t i = 0; i < design.pilot_samples; ++i) {
-      if (!best.hits[static_cast<size_t>(i)]) continue;
-      const double w = best.weights[static_cast<size_t>(i)];
-      const float* x = &best.images[static_cast<size_t>(i * P)];
-      for (int64_t j = 0; j < P; ++j) weighted[static_cast<size_t>(j)] += w * static_cast<double>(x[j]);
-      weight_sum += w;
-    }
-    if (!(weight_sum > 0)) break;
-    for (int64_t j = 0; j < P; ++j) direction[static_cast<size_t>(j)] = weighted[static_cast<size_t>(j)] / weight_sum - base_mean;
-    proposal.refinements_done = round + 1;
   }
+  proposal.pilot_hit_fraction = static_cast<double>(best.hit_count) / static_cast<double>(design.pilot_samples);
+  proposal.pilot_effective_samples = best.effective;
   return proposal;
 }
 

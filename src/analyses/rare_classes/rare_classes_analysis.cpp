@@ -28,7 +28,6 @@ struct RareClassesSettings {
   double defensive_fraction;
   std::string tilt;
   int64_t pilot_samples;
-  int64_t refinements;
 };
 
 const KeyTable<RareClassesSettings>& rare_classes_keys() {
@@ -57,11 +56,6 @@ const KeyTable<RareClassesSettings>& rare_classes_keys() {
                    "is chosen) and per averaged gradient", .min = 16,
            .max = 1e6},
           [](S& s) -> int64_t& { return s.pilot_samples; });
-    t.add({.key = "refinements", .type = KeyType::Integer, .default_value = "0",
-           .help = "cross-entropy refinements: the direction becomes the pilot's weighted class mean (helps a "
-                   "poor gradient; costs effective samples unless the pilot is large)",
-           .min = 0, .max = 10},
-          [](S& s) -> int64_t& { return s.refinements; });
     return t;
   }();
   return keys;
@@ -97,9 +91,14 @@ class RareClassesAnalysis : public Analysis {
     from_noise_ = base_samples(N, settings_.defensive_fraction);
     double largest = 1;
     for (int64_t l = 0; l < L(); ++l) largest = std::max(largest, make_noise(l).largest_magnitude());
+    // Each add below 2^30 (ExactBuffer takes |value| < 2^31), and the sum of all N below 2^62.
     const double most_weight = static_cast<double>(N) / static_cast<double>(from_noise_);
-    weight_exponent_ = static_cast<int>(std::floor(std::log2(0x1p30 / (most_weight * largest))));
-    squared_exponent_ = static_cast<int>(std::floor(std::log2(0x1p30 / (most_weight * most_weight))));
+    const auto exponent = [N](double largest_value) {
+      return static_cast<int>(std::floor(std::min(std::log2(0x1p30 / largest_value),
+                                                  std::log2(0x1p62 / (static_cast<double>(N) * largest_value)))));
+    };
+    weight_exponent_ = exponent(most_weight * largest);
+    squared_exponent_ = exponent(most_weight * most_weight);
   }
   std::string name() const override { return "rare_classes"; }
 
@@ -130,7 +129,7 @@ class RareClassesAnalysis : public Analysis {
     auto probability = torch::empty({L()}, f64), standard_error = torch::empty({L()}, f64);
     auto effective = torch::empty({L()}, f64), split_half = torch::full({L()}, kNaN, f64);
     auto scale = torch::empty({L()}, f64), pilot = torch::empty({L()}, f64), pilot_ess = torch::empty({L()}, f64);
-    auto hits = torch::empty({L()}, torch::kInt64), refinements = torch::empty({L()}, torch::kInt64);
+    auto hits = torch::empty({L()}, torch::kInt64);
     const double to_weight = std::ldexp(1.0, -weight_exponent_), to_squared = std::ldexp(1.0, -squared_exponent_);
     for (int64_t l = 0; l < L(); ++l) {
       double half_weight[2];
@@ -159,7 +158,6 @@ class RareClassesAnalysis : public Analysis {
       scale[l] = proposal.scale;
       pilot[l] = proposal.pilot_hit_fraction;
       pilot_ess[l] = proposal.pilot_effective_samples;
-      refinements[l] = proposal.refinements_done;
     }
 
     std::vector<std::string> names;
@@ -195,7 +193,6 @@ class RareClassesAnalysis : public Analysis {
     put("pilot_hit_fraction", pilot, {"rare_class"}, "fraction of the chosen scale's pilot images predicted as the class");
     put("pilot_effective_samples", pilot_ess, {"rare_class"},
         "effective samples of the class in the chosen scale's pilot (the most of any scale tried)");
-    put("refinements", refinements, {"rare_class"}, "cross-entropy refinements of the tilt's direction made");
     archive.set_attribute(group, "samples", N);
     archive.set_attribute(group, "samples_from_noise", from_noise_);
     archive.set_attribute(group, "tilt_direction", settings_.tilt);
@@ -272,8 +269,7 @@ AnalysisEntry rare_classes_entry() {
                                 .index_add_(0, labels, train.images.reshape({train.size(), P}).to(torch::kFloat64));
               class_means /= torch::bincount(labels, {}, K).to(torch::kFloat64).clamp_min(1).unsqueeze(1);
             }
-            const ProposalDesign design{settings.pilot_samples, settings.defensive_fraction, settings.refinements,
-                                        context.settings.forward_batch};
+            const ProposalDesign design{settings.pilot_samples, settings.defensive_fraction, context.settings.forward_batch};
             std::vector<RareClassProposal> proposals;
             for (const int64_t c : classes) {
               std::vector<double> direction;

@@ -4,8 +4,7 @@
 // along it chosen by pilots: on a fixed grid of scales, the one whose pilot (a small stream of
 // the same defensive mixture) gives the class the most effective samples, (sum w)^2 / sum w^2
 // over its images. Too small a scale rarely reaches the class; too large a one overshoots it
-// and makes a few weights dominate. Optional refinements replace the direction by the pilot's
-// weighted class mean (the cross-entropy method) and search the scale again.
+// and makes a few weights dominate.
 //
 // Everything here is a function of the model, the noise settings and the class's stream: every
 // rank designs the same proposal (single-threaded LibTorch, fixed pilot samples), so no message
@@ -23,7 +22,6 @@ namespace wna {
 struct ProposalDesign {
   int64_t pilot_samples = 512;  // images per pilot (per scale tried, per gradient)
   double base_fraction = 0.1;   // of the mixture's samples drawn from the noise itself
-  int64_t refinements = 0;      // cross-entropy refinements of the direction
   int64_t forward_batch = 256;
 };
 
@@ -33,7 +31,6 @@ struct RareClassProposal {
                                     // noise; the largest pixel's tilt for uniform and binary)
   double pilot_hit_fraction = 0;    // of the last pilot at that scale
   double pilot_effective_samples = 0;  // of the class in that pilot
-  int64_t refinements_done = 0;     // fewer than asked when a pilot had too few hits to refine
 };
 
 // Pilot sample indices of a class's stream start here (its main samples lie below 2^40).
@@ -54,6 +51,6 @@ std::vector<double> gradient_direction(Network& network, const NoiseSettings& no
 
 // The proposal for class `target` from `direction` (pixels of the model's input).
 RareClassProposal design_proposal(Network& network, const NoiseSettings& noise, int64_t target,
-                                  std::vector<double> direction, const ProposalDesign& design, uint64_t stream);
+                                  const std::vector<double>& direction, const ProposalDesign& design, uint64_t stream);
 
 }  // namespace wna
