@@ -60,6 +60,11 @@ with h5py.File(f"{scratch}/np1.h5") as f:
     reason = f.attrs["stop_reason"]
     reason = reason.decode() if isinstance(reason, bytes) else reason
     stopped = f["/classification_images/mean"][()], f["/classification_images/count"][()]
+    convergence = f["/classification_images/convergence"][()]
+    stages_run = int(np.log2(int(f.attrs["end_sample"]) // 500 + 1))  # stages 0 .. stages_run - 1
+assert convergence.shape[2] > stages_run and np.isnan(convergence[:, :, stages_run:]).all(), \
+    "stages after the stop should have NaN convergence"
+assert np.isfinite(convergence[:, targets, stages_run - 1]).all()
 with h5py.File(f"{scratch}/plain_stop.h5") as f:
     plain = f["/classification_images/mean"][()], f["/classification_images/count"][()]
 assert reason.startswith("run.target_reliability reached"), reason

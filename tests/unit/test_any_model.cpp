@@ -160,7 +160,9 @@ TEST_F(ExampleModels, ReceptiveFieldsFromTheGraphAreTheMeasuredOnesThroughResidu
       if (outputs.at(name).dim() != 4 || name == "normalize") continue;
       ++spatial;
       const ReceptiveField geometry = network->receptive_field(name), measured = measured_receptive_field(*network, name);
-      if (name != "pool") EXPECT_EQ(geometry.source, "geometry") << kind << " " << name;  // adaptive: measured
+      if (name != "pool") {  // adaptive pooling: measured
+        EXPECT_EQ(geometry.source, "geometry") << kind << " " << name;
+      }
       EXPECT_EQ(measured.source, "measured");
       EXPECT_EQ(std::vector<int64_t>({geometry.size, geometry.jump, geometry.start}),
                 std::vector<int64_t>({measured.size, measured.jump, measured.start}))

@@ -84,7 +84,7 @@ TEST(AtomicFile, NeverReplacesOrWritesThroughALinkADirectoryOrADevice) {
   write_text(dir / "precious", "keep");
   fs::create_symlink(dir / "precious", dir / "link");
   fs::create_directory(dir / "folder");
-  for (const std::string target : {(dir / "link").string(), (dir / "folder").string(), std::string("/dev/null")}) {
+  for (const std::string& target : {(dir / "link").string(), (dir / "folder").string(), std::string("/dev/null")}) {
     EXPECT_THROW(AtomicFile(target, true), Error) << target;
     test::expect_usage_error([&] { check_output_path("run.output", target, true, "set it"); },
                              {"run.output = '" + target + "': "});
@@ -129,7 +129,7 @@ TEST(DistinctFiles, OneFileInTwoRolesIsRefusedThroughLinksAndRelativePaths) {
   fs::create_symlink(dir / "model.pt", dir / "alias.pt");
   fs::create_hard_link(dir / "model.pt", dir / "hard.pt");
   const std::string model = (dir / "model.pt").string();
-  for (const std::string other : {(dir / "alias.pt").string(), (dir / "hard.pt").string(),
+  for (const std::string& other : {(dir / "alias.pt").string(), (dir / "hard.pt").string(),
                                   (dir / "sub" / ".." / "model.pt").string()}) {
     fs::create_directories(dir / "sub");
     test::expect_usage_error([&] { check_distinct_files({{"run.output", other}, {"model.file", model}}); },

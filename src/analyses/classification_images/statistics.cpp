@@ -127,6 +127,9 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   for (int64_t s = 0; s < S; ++s) {
     const int64_t blocks_through = (int64_t{2} << s) - 1;
     r.stage_samples[s] = std::max<int64_t>(0, std::min(end_sample, blocks_through * block_size) - first_sample);
+    // A stage that begins at or after the end (of an early-stopped run, or of a share) added
+    // nothing: its convergence stays NaN rather than repeating the last stage's.
+    if (((int64_t{1} << s) - 1) * block_size >= end_sample) continue;
     for (int64_t g = 0; g < G; ++g)
       for (int64_t c = 0; c < K; ++c)
         if (prefix_count[s][g][c].item<double>() > 0 && r.count[g][c].item<int64_t>() > 0)
