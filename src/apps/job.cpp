@@ -336,7 +336,7 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   // each thread a noise and a stimulus buffer of one forward batch; nothing grows with samples.
   double sum_bytes = 0;
   for (const auto& analysis : p.analyses) sum_bytes += 8.0 * static_cast<double>(analysis->sums().limb_count());
-  const double batch_bytes = 2.0 * 4.0 * static_cast<double>(s.forward_batch * spec.channels * spec.height * spec.width);
+  const double batch_bytes = 2.0 * 4.0 * static_cast<double>(s.forward_batch * spec.pixels());
   fmt::print("memory: about {:.1f} MiB per rank beyond the model and LibTorch ({:.1f} MiB of exact sums x {} copies "
              "+ {:.1f} MiB of batch buffers per thread)\n",
              (sum_bytes * (s.threads + 1) + batch_bytes * s.threads) / 1048576.0, sum_bytes / 1048576.0, s.threads + 1,

@@ -78,7 +78,7 @@ void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
   set_torch_threads(1);  // parallelism is across chunks, never inside one forward pass
   network_.module().eval();
   const ModelSpec& spec = network_.spec();
-  const int64_t pixels = spec.channels * spec.height * spec.width;
+  const int64_t pixels = spec.pixels();
   const std::vector<std::string> probed_layers = probed_layers_of(analyses_);
   const size_t probe_gamma = probed_layers.empty() ? settings_.gammas.size()
                                                    : static_cast<size_t>(probe_gamma_index(settings_.gammas));

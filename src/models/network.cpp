@@ -49,7 +49,7 @@ void check_model_outputs(Network& network) {
   const ModelSpec& spec = network.spec();
   constexpr int64_t kBatch = 3;
   torch::NoGradGuard no_grad;
-  const auto noise = torch::linspace(0.0, 1.0, kBatch * spec.channels * spec.height * spec.width, torch::kFloat32)
+  const auto noise = torch::linspace(0.0, 1.0, kBatch * spec.pixels(), torch::kFloat32)
                          .reshape({kBatch, spec.channels, spec.height, spec.width});
   const std::string input = fmt::format("a batch of {} noise images of [{}, {}, {}]", kBatch, spec.channels,
                                         spec.height, spec.width);

@@ -43,12 +43,12 @@ int64_t reduced_size(const ModelSpec& spec, int64_t size,
 
 void build_logreg(SequentialNetwork& net, const ModelSpec& spec) {
   net.append("flatten", torch::nn::Flatten());
-  net.append("fc", torch::nn::Linear(spec.channels * spec.height * spec.width, spec.num_classes()));
+  net.append("fc", torch::nn::Linear(spec.pixels(), spec.num_classes()));
 }
 
 void build_mlp(SequentialNetwork& net, const ModelSpec& spec) {
   net.append("flatten", torch::nn::Flatten());
-  net.append("fc1", torch::nn::Linear(spec.channels * spec.height * spec.width, 1000));
+  net.append("fc1", torch::nn::Linear(spec.pixels(), 1000));
   net.append("relu1", torch::nn::ReLU());
   net.append("fc2", torch::nn::Linear(1000, spec.num_classes()));
 }

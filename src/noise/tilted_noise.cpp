@@ -23,13 +23,13 @@ double log_uniform_normalizer(double t) {
 }
 
 double logit(double p) { return std::log(p) - std::log1p(-p); }
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 // P(u < q) for the 24-bit uniform u = k / 2^24 a binary pixel is drawn with: q rounded up to the
 // grid, kept inside (0, 1) so that both pixel values stay possible.
 double drawn_probability(double q) {
   return std::clamp(std::ceil(q * 16777216.0), 1.0, 16777215.0) / 16777216.0;
 }
-double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 }  // namespace
 

@@ -78,6 +78,10 @@ class ExactBuffer {
   }
   // The represented sum i as a double (rounded once).
   double value(size_t i) const;
+  // Sums [first, first + n) as doubles, each rounded once, into out[0 .. n).
+  void values(size_t first, size_t n, double* out) const {
+    for (size_t j = 0; j < n; ++j) out[j] = value(first + j);
+  }
 
   // Tensor methods (any device; the tensors on the buffer's device).
   // sums[offset + j] += values[j] * weight for every element j of `values` (row-major).

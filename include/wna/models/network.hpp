@@ -26,6 +26,7 @@ struct ModelSpec {
   double test_accuracy = -1.0;            // < 0: not evaluated
 
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+  int64_t pixels() const { return channels * height * width; }  // values per input image
   // The classes a config key lists (class names, indices, or "all") as ascending distinct
   // indices; wna::UsageError naming `key` for an entry that is not a class.
   std::vector<int64_t> class_indices(const std::vector<std::string>& listed, const std::string& key) const;

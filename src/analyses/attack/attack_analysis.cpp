@@ -65,7 +65,7 @@ class AttackAnalysis : public Analysis {
 
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override {
     const ModelSpec& spec = context_.network.spec();
-    const int64_t K = spec.num_classes(), P = spec.channels * spec.height * spec.width, N = settings_.inputs;
+    const int64_t K = spec.num_classes(), P = spec.pixels(), N = settings_.inputs;
     const auto A = static_cast<int64_t>(settings_.gammas.size());
     // perturbations[0]: the classification images min-max scaled (NaN rows: never predicted);
     // perturbations[1]: the mean training images.
@@ -162,7 +162,7 @@ AnalysisEntry attack_entry() {
             if (!settings.enabled) return nullptr;
             if (settings.gammas.empty()) throw UsageError("attack.gammas: give at least one value in [0, 1]");
             const ModelSpec& spec = context.network.spec();
-            const int64_t K = spec.num_classes(), P = spec.channels * spec.height * spec.width, N = settings.inputs;
+            const int64_t K = spec.num_classes(), P = spec.pixels(), N = settings.inputs;
             const ImageSet test = load_model_images(context, "test", "attack.enabled");
             if (test.size() < N)
               throw UsageError(fmt::format("attack.inputs = {}: the test set of {} has only {} images", N,

@@ -39,7 +39,7 @@ ClassImageShape class_image_shape(const RunContext& context) {
   ClassImageShape shape;
   shape.gammas = static_cast<int64_t>(context.settings.gammas.size());
   shape.classes = spec.num_classes();
-  shape.pixels = spec.channels * spec.height * spec.width;
+  shape.pixels = spec.pixels();
   shape.stages = convergence_stages(context.settings.blocks());
   return shape;
 }

@@ -11,11 +11,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Reads `n` consecutive sums starting at `index` into a float64 tensor row.
-void read_sums(const ExactBuffer& buffer, size_t index, int64_t n, double* out) {
-  for (int64_t j = 0; j < n; ++j) out[j] = buffer.value(index + static_cast<size_t>(j));
-}
-
 double pearson(const torch::Tensor& a, const torch::Tensor& b) {
   const auto x = a - a.mean(), y = b - b.mean();
   const double denominator = std::sqrt((x * x).sum().item<double>() * (y * y).sum().item<double>());
@@ -37,7 +32,7 @@ torch::Tensor split_half_reliabilities(const ExactBuffer& buffer, const ClassIma
   for (int64_t g = 0; g < G; ++g)
     for (int64_t c = 0; c < K; ++c) {
       for (int64_t parity = 0; parity < 2; ++parity)
-        read_sums(buffer, f.parity_sums.at({parity, g, c}), P, halves[parity].data_ptr<double>());
+        buffer.values(f.parity_sums.at({parity, g, c}), P, halves[parity].data_ptr<double>());
       reliability[g][c] = split_half_reliability(halves[0], halves[1]);
     }
   return reliability;
@@ -70,12 +65,12 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
       r.count[g][c] = static_cast<int64_t>(std::llround(buffer.value(f.counts.at({g, c}))));
       r.floor_count[g][c] = static_cast<int64_t>(std::llround(buffer.value(f.floor_counts.at({g, c}))));
       r.weight[g][c] = buffer.value(f.weights.at({g, c}));
-      read_sums(buffer, f.sum_squares.at({g, c}), P, r.sum_squares[g][c].data_ptr<double>());
-      read_sums(buffer, f.weighted_sums.at({g, c}), P, r.weighted_sum[g][c].data_ptr<double>());
-      read_sums(buffer, f.floor_sums.at({g, c}), P, r.floor_sum[g][c].data_ptr<double>());
-      read_sums(buffer, f.probability_sums.at({g, c}), K, r.mean_softmax[g][c].data_ptr<double>());
+      buffer.values(f.sum_squares.at({g, c}), P, r.sum_squares[g][c].data_ptr<double>());
+      buffer.values(f.weighted_sums.at({g, c}), P, r.weighted_sum[g][c].data_ptr<double>());
+      buffer.values(f.floor_sums.at({g, c}), P, r.floor_sum[g][c].data_ptr<double>());
+      buffer.values(f.probability_sums.at({g, c}), K, r.mean_softmax[g][c].data_ptr<double>());
       for (int64_t s = 0; s < S; ++s) {
-        read_sums(buffer, f.stage_sums.at({s, g, c}), P, stage_sum[s][g][c].data_ptr<double>());
+        buffer.values(f.stage_sums.at({s, g, c}), P, stage_sum[s][g][c].data_ptr<double>());
         stage_count[s][g][c] = buffer.value(f.stage_counts.at({s, g, c}));
       }
     }
@@ -89,7 +84,7 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
       for (int64_t s = 0; s < S; ++s)
         for (int64_t j = 0; j < P; ++j)
           totals.add_sum(static_cast<size_t>(j), buffer, f.stage_sums.at({s, g, c}) + static_cast<size_t>(j));
-      read_sums(totals, 0, P, r.sum[g][c].data_ptr<double>());
+      totals.values(0, P, r.sum[g][c].data_ptr<double>());
     }
 
   const auto count = r.count.to(torch::kFloat64);

@@ -161,7 +161,7 @@ AnalysisEntry psychometric_entry() {
                                "embedded in the noise)");
             const ModelSpec& spec = context.network.spec();
             const PsychometricLayout layout(static_cast<int64_t>(context.settings.gammas.size()), spec.num_classes(),
-                                            spec.channels * spec.height * spec.width);
+                                            spec.pixels());
             return std::make_unique<PsychometricAnalysis>(context, layout);
           }};
 }

@@ -17,8 +17,6 @@ namespace {
 // The pilot of the gradient direction lies in its own region of the class's stream.
 constexpr uint64_t kGradientOffset = kPilotOffset * 60;
 
-int64_t pixels_of(const ModelSpec& spec) { return spec.channels * spec.height * spec.width; }
-
 // The scales tried, smallest first: 0 (the noise itself), then 0.25 x 2^(k/4) up to 64.
 std::vector<double> scale_grid() {
   std::vector<double> scales{0.0};
@@ -35,7 +33,7 @@ struct Pilot {
 
 Pilot run_pilot(Network& network, const NoiseSettings& noise, const std::vector<double>& tilt, int64_t target,
                 uint64_t stream, const ProposalDesign& design) {
-  const int64_t P = pixels_of(network.spec()), N = design.pilot_samples, B = design.forward_batch;
+  const int64_t P = network.spec().pixels(), N = design.pilot_samples, B = design.forward_batch;
   const TiltedNoise mixture(noise, tilt, N, base_samples(N, design.base_fraction), stream);
   std::vector<float> images(static_cast<size_t>(B * P));
   std::vector<double> weights(static_cast<size_t>(B));
@@ -75,7 +73,7 @@ std::vector<double> tilt_along(const NoiseSettings& noise, const std::vector<dou
 std::vector<double> gradient_direction(Network& network, const NoiseSettings& noise, int64_t target, int64_t samples,
                                        uint64_t stream) {
   const ModelSpec& spec = network.spec();
-  const int64_t P = pixels_of(spec), batch = std::min<int64_t>(samples, 256);
+  const int64_t P = spec.pixels(), batch = std::min<int64_t>(samples, 256);
   set_torch_threads(1);
   network.module().eval();
   const TiltedNoise plain(noise, std::vector<double>(static_cast<size_t>(P), 0.0), 1, 1, stream);

@@ -90,7 +90,10 @@ class RareClassesAnalysis : public Analysis {
     const int64_t N = settings_.samples;
     from_noise_ = base_samples(N, settings_.defensive_fraction);
     double largest = 1;
-    for (int64_t l = 0; l < L(); ++l) largest = std::max(largest, make_noise(l).largest_magnitude());
+    for (size_t l = 0; l < classes_.size(); ++l) {
+      streams_.emplace_back(context_.settings.noise, proposals_[l].tilt, N, from_noise_, stream_of(classes_[l]));
+      largest = std::max(largest, streams_.back().largest_magnitude());
+    }
     // Each add below 2^30 (ExactBuffer takes |value| < 2^31), and the sum of all N below 2^62.
     const double most_weight = static_cast<double>(N) / static_cast<double>(from_noise_);
     const auto exponent = [N](double largest_value) {
@@ -139,8 +142,8 @@ class RareClassesAnalysis : public Analysis {
         half_weight[h] = sums_.value(layout_.weight.at({l, h})) * to_weight;
         hit_count += std::llround(sums_.value(layout_.hits.at({l, h})));
         half_sum[h] = torch::empty({P}, f64);
-        for (int64_t j = 0; j < P; ++j)
-          half_sum[h][j] = sums_.value(layout_.image.at({l, h, j})) * to_weight;
+        sums_.values(layout_.image.at({l, h}), static_cast<size_t>(P), half_sum[h].data_ptr<double>());
+        half_sum[h] *= to_weight;
       }
       const double weight = half_weight[0] + half_weight[1];
       const double squared = sums_.value(layout_.squared_weight.at({l})) * to_squared;
@@ -203,18 +206,10 @@ class RareClassesAnalysis : public Analysis {
 
  private:
   int64_t L() const { return static_cast<int64_t>(classes_.size()); }
-  int64_t pixels() const {
-    const ModelSpec& spec = context_.network.spec();
-    return spec.channels * spec.height * spec.width;
-  }
+  int64_t pixels() const { return context_.network.spec().pixels(); }
   int64_t chunks() const {
     const int64_t B = context_.settings.forward_batch;
     return (settings_.samples + B - 1) / B;
-  }
-  // Listed class l's stream.
-  TiltedNoise make_noise(int64_t l) const {
-    const auto i = static_cast<size_t>(l);
-    return TiltedNoise(context_.settings.noise, proposals_[i].tilt, settings_.samples, from_noise_, stream_of(classes_[i]));
   }
 
   // Samples [chunk B, (chunk + 1) B) of listed class l's stream: those the model assigns to the
@@ -223,7 +218,7 @@ class RareClassesAnalysis : public Analysis {
                  ExactBuffer& sums) const {
     const int64_t B = context_.settings.forward_batch, P = pixels(), first = chunk * B;
     const int64_t n = std::min(B, settings_.samples - first), half = chunk % 2, target = classes_[static_cast<size_t>(l)];
-    make_noise(l).generate(first, n, images.data(), weights.data());
+    streams_[static_cast<size_t>(l)].generate(first, n, images.data(), weights.data());
     const auto predicted = predicted_classes(class_probabilities(network, images.data(), n)).contiguous();
     const int64_t* label = predicted.data_ptr<int64_t>();
     for (int64_t i = 0; i < n; ++i) {
@@ -244,6 +239,7 @@ class RareClassesAnalysis : public Analysis {
   std::vector<RareClassProposal> proposals_;
   RareClassSums layout_;
   int64_t from_noise_ = 1;
+  std::vector<TiltedNoise> streams_;  // each listed class's stream, built once
   int weight_exponent_ = 0, squared_exponent_ = 0;
 };
 
@@ -259,7 +255,7 @@ AnalysisEntry rare_classes_entry() {
             if (classes.back() >= kMostClasses)
               throw UsageError(fmt::format("rare_classes.classes: class index {} is beyond the {} classes importance "
                                            "sampling supports", classes.back(), kMostClasses));
-            const int64_t P = spec.channels * spec.height * spec.width, K = spec.num_classes();
+            const int64_t P = spec.pixels(), K = spec.num_classes();
             const NoiseSettings& noise = context.settings.noise;
             torch::Tensor class_means;
             if (settings.tilt == "mean_image") {

@@ -17,7 +17,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 torch::Tensor values_at(const ExactBuffer& buffer, size_t index, int64_t n) {
   auto values = torch::empty({n}, torch::kFloat64);
   double* out = values.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) out[i] = buffer.value(index + static_cast<size_t>(i));
+  buffer.values(index, static_cast<size_t>(n), out);
   return values;
 }
 

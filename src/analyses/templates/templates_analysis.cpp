@@ -49,7 +49,7 @@ class TemplatesAnalysis : public Analysis {
 
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override {
     const ModelSpec& spec = context_.network.spec();
-    const int64_t K = spec.num_classes(), P = spec.channels * spec.height * spec.width, N = test_.size();
+    const int64_t K = spec.num_classes(), P = spec.pixels(), N = test_.size();
     const auto images = test_.images.reshape({N, P});
     const auto labels = test_.labels.to(torch::kInt64);
     const auto templates = templates_from_images(shared.at(kProbeGammaImages).reshape({K, P}));
