@@ -8,7 +8,8 @@
 
 namespace wna {
 
-ImageSet load_model_images(const RunContext& context, const std::string& split, const std::string& needed_by) {
+ImageSet load_model_images(const RunContext& context, const std::string& split, const std::string& needed_by,
+                           int64_t first) {
   const ModelSpec& spec = context.network.spec();
   const auto& dir = context.settings.data_dir;
   ImageSet images;
@@ -25,6 +26,10 @@ ImageSet load_model_images(const RunContext& context, const std::string& split, 
                                  needed_by, split, spec.dataset, images.num_classes(), images.channels(),
                                  images.height(), images.width(), spec.num_classes(), spec.channels, spec.height,
                                  spec.width));
+  if (first > 0 && first < images.size()) {
+    images.images = images.images.slice(0, 0, first).contiguous();
+    images.labels = images.labels.slice(0, 0, first).contiguous();
+  }
   return images;
 }
 

@@ -5,6 +5,7 @@
 
 #include "wna/analyses/activation_maps/activation_maps_analysis.hpp"
 #include "wna/analyses/attack/attack_analysis.hpp"
+#include "wna/analyses/backdoor/backdoor_analysis.hpp"
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
 #include "wna/analyses/microstimulation/microstimulation_analysis.hpp"
 #include "wna/analyses/psychometric/psychometric_analysis.hpp"
@@ -27,6 +28,7 @@ const std::vector<AnalysisEntry>& analysis_registry() {
       templates_entry(),
       attack_entry(),
       rare_classes_entry(),
+      backdoor_entry(),
   };
   return entries;
 }

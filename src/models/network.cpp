@@ -2,6 +2,7 @@
 #include "wna/models/network.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -111,6 +112,18 @@ torch::Tensor class_probabilities(Network& network, const float* images, int64_t
 
 torch::Tensor predicted_classes(const torch::Tensor& probabilities) {
   return probabilities.argmax(1);  // the first maximum where several are equal
+}
+
+torch::Tensor predicted_classes(Network& network, const torch::Tensor& images, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  network.module().eval();
+  const auto all = images.to(torch::kFloat32).contiguous();
+  const int64_t n = all.size(0), pixels = n > 0 ? all.numel() / n : 0;
+  std::vector<torch::Tensor> predicted;
+  for (int64_t first = 0; first < n; first += batch)
+    predicted.push_back(
+        predicted_classes(class_probabilities(network, all.data_ptr<float>() + first * pixels, std::min(batch, n - first))));
+  return predicted.empty() ? torch::empty({0}, torch::kInt64) : torch::cat(predicted);
 }
 
 }  // namespace wna

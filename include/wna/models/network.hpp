@@ -119,4 +119,8 @@ torch::Tensor class_probabilities(Network& network, const float* images, int64_t
 // class uses this rule.
 torch::Tensor predicted_classes(const torch::Tensor& probabilities);
 
+// The predicted class of each of `images` (n x C x H x W float32 on the CPU), run through the
+// model in forward batches of `batch` without gradients (n int64).
+torch::Tensor predicted_classes(Network& network, const torch::Tensor& images, int64_t batch);
+
 }  // namespace wna

@@ -92,8 +92,9 @@ void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, c
   archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {"limb"},
                  "exact accumulator limbs (docs/archive.md): sums of archives merge exactly by adding these"},
                 limbs.limbs() + begin, begin, end);
-  shared[kProbeGammaImages] = statistics.mean[probe_gamma_index(s.gammas)].reshape(
-      {spec.num_classes(), spec.channels, spec.height, spec.width});
+  const std::vector<int64_t> image_shape{spec.num_classes(), spec.channels, spec.height, spec.width};
+  shared[kProbeGammaImages] = statistics.mean[probe_gamma_index(s.gammas)].reshape(image_shape);
+  shared[kProbeGammaZmaps] = statistics.zmap[probe_gamma_index(s.gammas)].reshape(image_shape);
 }
 
 AnalysisEntry classification_images_entry() {

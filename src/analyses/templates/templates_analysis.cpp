@@ -55,18 +55,8 @@ class TemplatesAnalysis : public Analysis {
     const auto templates = templates_from_images(shared.at(kProbeGammaImages).reshape({K, P}));
     const auto by_template = classify_by_templates(templates, images);
 
-    // The model's own predictions on the same images, in forward batches.
-    std::vector<torch::Tensor> predicted;
-    {
-      torch::NoGradGuard no_grad;
-      context_.network.module().eval();
-      const int64_t batch = context_.settings.forward_batch;
-      const auto all = test_.images.contiguous();
-      for (int64_t first = 0; first < N; first += batch)
-        predicted.push_back(predicted_classes(
-            class_probabilities(context_.network, all.data_ptr<float>() + first * P, std::min(batch, N - first))));
-    }
-    const auto by_model = torch::cat(predicted);
+    // The model's own predictions on the same images.
+    const auto by_model = predicted_classes(context_.network, test_.images, context_.settings.forward_batch);
 
     auto confusion = [&](const torch::Tensor& assigned) {  // K x K counts: true class x assigned class
       auto counts = torch::zeros({K, K}, torch::kInt64);
@@ -161,11 +151,7 @@ AnalysisEntry templates_entry() {
           [](const RunContext& context) -> std::unique_ptr<Analysis> {
             const TemplateSettings settings = template_keys().read(context.config);
             if (!settings.enabled) return nullptr;
-            ImageSet test = load_model_images(context, "test", "templates.enabled");
-            if (settings.test_images > 0 && settings.test_images < test.size()) {
-              test.images = test.images.slice(0, 0, settings.test_images).contiguous();
-              test.labels = test.labels.slice(0, 0, settings.test_images).contiguous();
-            }
+            ImageSet test = load_model_images(context, "test", "templates.enabled", settings.test_images);
             return std::make_unique<TemplatesAnalysis>(context, std::move(test));
           }};
 }

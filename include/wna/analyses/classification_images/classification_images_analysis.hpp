@@ -1,7 +1,7 @@
 // Classification images per gamma and predicted class, as an Analysis (the [analysis] key;
 // the archive's /classification_images group, its axes and /raw/class_image_limbs). Always on;
 // it runs first, and publishes the classification images at the probe gamma for the analyses
-// after it (kProbeGammaImages).
+// after it (kProbeGammaImages, kProbeGammaZmaps).
 #pragma once
 
 #include "wna/engine/analysis.hpp"
@@ -12,6 +12,8 @@ namespace wna {
 // SharedResults key: K x C x H x W float64 classification images at the probe gamma (NaN rows
 // for classes never predicted).
 inline const char* const kProbeGammaImages = "classification_images.probe_gamma";
+// SharedResults key: K x C x H x W float64 z-maps at the probe gamma (NaN rows likewise).
+inline const char* const kProbeGammaZmaps = "classification_images.probe_gamma_zmaps";
 
 class ClassImagesAnalysis : public Analysis {
  public:
