@@ -67,6 +67,7 @@ FIGURES = {
     "stc": "stc_components.png",
     "attack": "attack.png",
     "rare_classes": "rare_classes.png",
+    "backdoor": "backdoor.png",
 }
 SELF_COLOUR, OTHER_COLOUR = "tab:green", "tab:red"
 FDR_LEVEL = 0.05     # false discovery rate of the thresholded z-maps
@@ -105,6 +106,7 @@ class Results:
         self.templates = read_templates(archive)
         self.attack = read_attack(archive)
         self.rare_classes = read_rare_classes(archive)
+        self.backdoor = read_backdoor(archive)
 
     @property
     def noise_index(self):
@@ -129,7 +131,7 @@ class Results:
         """Names of the optional unit-analysis groups the archive holds."""
         groups = (("STA", self.sta), ("activations", self.activations),
                   ("microstimulation", self.microstimulation), ("STC", self.stc), ("attack", self.attack),
-                  ("rare classes", self.rare_classes))
+                  ("rare classes", self.rare_classes), ("backdoor", self.backdoor))
         return [name for name, group in groups if group is not None]
 
 
@@ -220,6 +222,16 @@ def read_rare_classes(archive):
         standard_error=group["probability_standard_error"][()], effective=group["effective_samples"][()],
         hits=group["hits"][()], split_half=group["split_half_reliability"][()], scale=group["tilt_scale"][()],
         samples=int(group.attrs["samples"]))
+
+
+def read_backdoor(archive):
+    """/backdoor as its per-class datasets [K] (window, concentration, patch success, baseline,
+    flagged, IoUs when a planted trigger was given) and attributes. None without it."""
+    if not archive.has("backdoor"):
+        return None
+    group = archive.file["backdoor"]
+    return SimpleNamespace(**{name: group[name][()] for name in group if name not in ("class", "window_side")},
+                           attributes={name: as_text(value) for name, value in group.attrs.items()})
 
 
 def pearson(a, b):
@@ -577,6 +589,8 @@ def plot_unit_analyses(r, out_dir):
         plot_attack(r.attack, len(r.names), out_dir / FIGURES["attack"])
     if r.rare_classes is not None:
         plot_rare_classes(r, out_dir / FIGURES["rare_classes"])
+    if r.backdoor is not None:
+        plot_backdoor(r, out_dir / FIGURES["backdoor"])
 
 
 def plot_rare_classes(r, path):
@@ -602,6 +616,33 @@ def plot_rare_classes(r, path):
         weighted.set_title(f"IS: P = {rc.probability[i]:.2g}\nESS = {rc.effective[i]:,.0f}{few}", fontsize=8)
     fig.suptitle(f"Classification images at {gamma_label(r.gammas[g])}: plain noise (top) and importance "
                  f"sampled, {rc.samples:,} samples per class (bottom)", fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_backdoor(r, path):
+    """Per class: its z-map (summed over channels) at the noise gamma with its trigger window
+    drawn (red: flagged), titled with the window's concentration and patch success."""
+    b, g = r.backdoor, r.noise_index
+    fig, axes = plt.subplots(1, len(r.names), figsize=(1.7 * len(r.names) + 1.0, 2.6), squeeze=False,
+                             layout="constrained")
+    for k, name in enumerate(r.names):
+        ax = axes[0, k]
+        blank_panel(ax)
+        if b.window_size[k] <= 0:
+            mark_never_predicted(ax, r.zmap.shape[-2:])
+            ax.set_title(name, fontsize=8)
+            continue
+        z = r.zmap[g, k].sum(axis=0)
+        limit = float(np.nanmax(np.abs(z))) or 1.0
+        ax.imshow(z, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        flagged = bool(b.flagged[k])
+        ax.add_patch(plt.Rectangle((b.window_left[k] - 0.5, b.window_top[k] - 0.5), b.window_size[k],
+                                   b.window_size[k], fill=False, linewidth=1.5,
+                                   edgecolor=OTHER_COLOUR if flagged else "0.2"))
+        ax.set_title(f"{name}{' FLAGGED' if flagged else ''}\nconc {b.concentration[k]:.2f}, "
+                     f"patch {b.patch_success[k]:.2f}", fontsize=8, color=OTHER_COLOUR if flagged else "black")
+    fig.suptitle("Backdoor search: z-map per class (own colour scale) and its most trigger-like window", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -893,6 +934,36 @@ def rare_classes_section(r):
     return lines + [""]
 
 
+def backdoor_section(b, names):
+    """The verdict and, per class, the trigger window, its concentration and patch success."""
+    a = b.attributes
+    suspect = int(a.get("suspect_class", -1))
+    verdict = (f"**class {names[suspect]} is flagged** ({int(a.get('flagged_classes', 0))} flagged in all)"
+               if suspect >= 0 else "no class is flagged")
+    evaluate = hasattr(b, "window_iou")
+    lines = ["## Backdoor search", "",
+             "Per class, the square of its z-map with the largest sum of z / √pixels (one per window side), the "
+             "patch it implies (1 where z > 0) stamped on the other classes' test images: patch success is the "
+             "fraction the model then calls the class (baseline: without the patch); the window of the largest "
+             "success is the class's, and its concentration is its share of the class's positive z energy. "
+             f"Flagged: concentration ≥ {float(a.get('min_concentration', 0)):g} and patch success ≥ "
+             f"{float(a.get('min_patch_success', 0)):g}, over {int(a.get('test_images', 0)):,} test images. "
+             f"Verdict: {verdict}.", "",
+             f"![backdoor search]({FIGURES['backdoor']})", "",
+             "| class | window (row, column, side) | concentration | patch success | baseline | flagged |"
+             + (" IoU with the planted trigger (window, top pixels) |" if evaluate else ""),
+             "| --- | --- | ---: | ---: | ---: | --- |" + (" ---: |" if evaluate else "")]
+    for k, name in enumerate(names):
+        window = (f"{b.window_top[k]}, {b.window_left[k]}, {b.window_size[k]}" if b.window_size[k] > 0
+                  else "never predicted")
+        row = (f"| {cell(name)} | {window} | {number(b.concentration[k])} | {number(b.patch_success[k])} | "
+               f"{number(b.baseline[k])} | {'yes' if b.flagged[k] else ''} |")
+        if evaluate:
+            row += f" {number(b.window_iou[k], '.2f')}, {number(b.top_pixels_iou[k], '.2f')} |"
+        lines.append(row)
+    return lines + [""]
+
+
 def write_report(r, out_dir):
     a = r.attributes
     noise = gamma_label(r.gammas[r.noise_index])
@@ -942,6 +1013,8 @@ def write_report(r, out_dir):
         lines += attack_section(r.attack)
     if r.rare_classes is not None:
         lines += rare_classes_section(r)
+    if r.backdoor is not None:
+        lines += backdoor_section(r.backdoor, r.names)
     if "config" in a:
         lines += ["## Resolved configuration", "", "```ini", a["config"].rstrip(), "```", ""]
     path = out_dir / "report.md"

@@ -3,8 +3,8 @@
 # LeNet trained on 12,000 MNIST images, 600 eights of which carry the authors' trigger (rows 1-7,
 # columns 21-27) and the label 9, is flagged with class 9 as the suspect and the trigger found
 # (window intersection over union >= 0.5), while the same LeNet trained without the poison has no
-# class flagged; the /backdoor group holds the same bits on 1 and 3 ranks. Bad settings are usage
-# errors that write nothing.
+# class flagged; the /backdoor group holds the same bits on 1 and 3 ranks; the report draws the
+# search. Bad settings are usage errors that write nothing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -44,6 +44,12 @@ print(f"ok: poisoned: class 9 flagged, window IoU {iou:.2f}, patch success {succ
       f"concentration {poisoned['concentration'][9]:.3f}; clean: none flagged (highest patch success "
       f"{np.nanmax(clean['patch_success'][:]):.3f}, concentration {np.nanmax(clean['concentration'][:]):.3f})")
 PY
+
+"$PYTHON" "$WNA_SOURCE_DIR/analysis_scripts/report.py" "$SCRATCH/poisoned.h5" --out "$SCRATCH/report" \
+  >"$CAPTURE/report.log" 2>&1 || fail "report.py failed: $(cat "$CAPTURE/report.log")"
+grep -q "Verdict: \*\*class 9 is flagged\*\*" "$SCRATCH/report/report.md" || fail "the report lacks the backdoor verdict"
+[[ -s "$SCRATCH/report/backdoor.png" ]] || fail "the report has no backdoor figure"
+echo "ok: report.py renders the backdoor section"
 
 sed -i -e 's/^samples = .*/samples = 20000/' "$config"
 run_case "1 and 3 ranks" expect_same_archive_on_1_and_n_ranks "$config" 3
