@@ -1,0 +1,48 @@
+# The CUDA sources, compiled wherever nvcc is found even without a GPU or a CUDA LibTorch, so
+# that they cannot rot on CPU-only machines (CI builds them here; bench/gpu_check.sh runs them
+# on a GPU machine):
+#   wna_noise_cuda         the noise kernel (src/noise/noise_cuda.cu), a static library
+#   wna_check_noise_cuda   its check against the CPU generator and speed test (tests/cuda/)
+#   wna_nccl_compile_check the NCCL reducer (src/reduce/nccl_reducer_nccl.cpp) compiled, not
+#                          linked (-DWNA_WITH_NCCL=ON links it into wna::reduce)
+# -DWNA_CUDA_KERNELS=OFF skips them; CMAKE_CUDA_ARCHITECTURES defaults to 90 (H100, H200).
+option(WNA_CUDA_KERNELS "compile the CUDA kernels and the NCCL reducer when nvcc is found" ON)
+if(NOT WNA_CUDA_KERNELS)
+  return()
+endif()
+if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+endif()
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  message(STATUS "CUDA kernels: no nvcc found, not compiled")
+  return()
+endif()
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES 90)
+endif()
+enable_language(CUDA)
+find_package(CUDAToolkit REQUIRED)
+message(STATUS "CUDA kernels: ${CMAKE_CUDA_COMPILER} ${CMAKE_CUDA_COMPILER_VERSION}, sm_${CMAKE_CUDA_ARCHITECTURES}")
+
+add_library(wna_noise_cuda STATIC ${CMAKE_SOURCE_DIR}/src/noise/noise_cuda.cu)
+target_include_directories(wna_noise_cuda PUBLIC ${CMAKE_SOURCE_DIR}/include ${RANDOM123_INCLUDE_DIR})
+target_link_libraries(wna_noise_cuda PUBLIC CUDA::cudart)
+set_target_properties(wna_noise_cuda PROPERTIES CUDA_STANDARD 17 POSITION_INDEPENDENT_CODE ON)
+
+add_executable(wna_check_noise_cuda ${CMAKE_SOURCE_DIR}/tests/cuda/check_noise_cuda.cu
+                                    ${CMAKE_SOURCE_DIR}/src/noise/noise.cpp)
+target_link_libraries(wna_check_noise_cuda PRIVATE wna_noise_cuda)
+set_target_properties(wna_check_noise_cuda PROPERTIES CUDA_STANDARD 17)
+
+find_path(WNA_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+if(WNA_NCCL_INCLUDE_DIR)
+  add_library(wna_nccl_compile_check OBJECT ${CMAKE_SOURCE_DIR}/src/reduce/nccl_reducer_nccl.cpp)
+  target_link_libraries(wna_nccl_compile_check PRIVATE wna::reduce CUDA::cudart)
+  target_include_directories(wna_nccl_compile_check PRIVATE ${WNA_NCCL_INCLUDE_DIR})
+  target_compile_definitions(wna_nccl_compile_check PRIVATE WNA_WITH_NCCL=1)
+  target_compile_options(wna_nccl_compile_check PRIVATE ${WNA_WARNINGS})
+else()
+  message(STATUS "CUDA kernels: nccl.h not found, the NCCL reducer is not compiled")
+endif()
