@@ -11,10 +11,10 @@ if(NOT WNA_CUDA_KERNELS)
   return()
 endif()
 if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
-  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  set(ENV{CUDACXX} /usr/local/cuda/bin/nvcc)  # not on PATH in Debian's layout; check_language tries it
 endif()
 include(CheckLanguage)
-check_language(CUDA)
+check_language(CUDA)  # a compiler that cannot build a test program is left out, not an error
 if(NOT CMAKE_CUDA_COMPILER)
   message(STATUS "CUDA kernels: no nvcc found, not compiled")
   return()
