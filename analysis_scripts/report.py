@@ -230,7 +230,9 @@ def read_backdoor(archive):
     if not archive.has("backdoor"):
         return None
     group = archive.file["backdoor"]
-    return SimpleNamespace(**{name: group[name][()] for name in group if name not in ("class", "window_side")},
+    names = ("window_top", "window_left", "window_size", "concentration", "patch_success", "baseline", "flagged",
+             "window_iou", "top_pixels_iou")
+    return SimpleNamespace(**{name: group[name][()] for name in names if name in group},
                            attributes={name: as_text(value) for name, value in group.attrs.items()})
 
 
@@ -621,9 +623,10 @@ def plot_rare_classes(r, path):
 
 
 def plot_backdoor(r, path):
-    """Per class: its z-map (summed over channels) at the noise gamma with its trigger window
-    drawn (red: flagged), titled with the window's concentration and patch success."""
-    b, g = r.backdoor, r.noise_index
+    """Per class: its z-map (summed over channels) at the gamma the search used with its trigger
+    window drawn (red: flagged), titled with the window's concentration and patch success."""
+    b = r.backdoor
+    g = int(np.argmin(np.abs(r.gammas - float(b.attributes.get("probe_gamma", 0.0)))))
     fig, axes = plt.subplots(1, len(r.names), figsize=(1.7 * len(r.names) + 1.0, 2.6), squeeze=False,
                              layout="constrained")
     for k, name in enumerate(r.names):

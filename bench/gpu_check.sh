@@ -6,7 +6,7 @@
 # (run.device = cuda, forward pass and exact sums on the device, NCCL reductions) are not built
 # yet (issue 14), so there is nothing more to run today.
 # The Random123 headers come from the system or from the .deb files of scripts/fetch_gpu_debs.sh
-# in .gpu-debs/ (unpacked with python3, which needs no dpkg).
+# in .gpu-debs/ (unpacked with python3, which needs no dpkg; Debian's data.tar.xz).
 #   bench/gpu_check.sh [output folder = $OUT, else out/gpu_check]   (from the repository root)
 #   CUDA_ARCH=sm_90 (H100, H200) by default; SPEED_SAMPLES=10000000 images of 28 x 28
 set -euo pipefail
@@ -42,6 +42,6 @@ fi
   nvidia-smi -L 2>&1 || true
   "$nvcc" --version | tail -1
 } | tee "$out/gpu_check.txt"
-"$nvcc" -std=c++17 -O3 -arch="$arch" "${includes[@]}" -o "$work/check_noise_cuda" tests/cuda/check_noise_cuda.cu \
+"$nvcc" -std=c++17 -O3 --fmad=false -arch="$arch" "${includes[@]}" -o "$work/check_noise_cuda" tests/cuda/check_noise_cuda.cu \
   src/noise/noise_cuda.cu src/noise/noise.cpp
 "$work/check_noise_cuda" "$samples" | tee -a "$out/gpu_check.txt"

@@ -20,20 +20,34 @@ if(NOT CMAKE_CUDA_COMPILER)
   return()
 endif()
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  set(CMAKE_CUDA_ARCHITECTURES 90)
+  # sm_90 (H100, H200) where this nvcc knows it; an older one keeps its own default.
+  execute_process(COMMAND ${CMAKE_CUDA_COMPILER} --list-gpu-arch OUTPUT_VARIABLE nvcc_architectures
+                  ERROR_QUIET RESULT_VARIABLE listed)
+  if(listed EQUAL 0 AND nvcc_architectures MATCHES "compute_90")
+    set(CMAKE_CUDA_ARCHITECTURES 90)
+  endif()
 endif()
 enable_language(CUDA)
-find_package(CUDAToolkit REQUIRED)
+find_package(CUDAToolkit)
+if(NOT CUDAToolkit_FOUND)
+  message(STATUS "CUDA kernels: nvcc found but not the CUDA toolkit's libraries, not compiled")
+  return()
+endif()
 message(STATUS "CUDA kernels: ${CMAKE_CUDA_COMPILER} ${CMAKE_CUDA_COMPILER_VERSION}, sm_${CMAKE_CUDA_ARCHITECTURES}")
 
 add_library(wna_noise_cuda STATIC ${CMAKE_SOURCE_DIR}/src/noise/noise_cuda.cu)
 target_include_directories(wna_noise_cuda PUBLIC ${CMAKE_SOURCE_DIR}/include ${RANDOM123_INCLUDE_DIR})
 target_link_libraries(wna_noise_cuda PUBLIC CUDA::cudart)
+# No fused multiply-adds: the gaussian values stay as close to the host's as CUDA's libm allows.
+target_compile_options(wna_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false>)
 set_target_properties(wna_noise_cuda PROPERTIES CUDA_STANDARD 17 POSITION_INDEPENDENT_CODE ON)
 
+# The check compiles the CPU generator itself instead of linking wna::noise, so that it needs no
+# LibTorch, MPI or HDF5: bench/gpu_check.sh builds it with nvcc alone on a bare GPU machine.
 add_executable(wna_check_noise_cuda ${CMAKE_SOURCE_DIR}/tests/cuda/check_noise_cuda.cu
                                     ${CMAKE_SOURCE_DIR}/src/noise/noise.cpp)
 target_link_libraries(wna_check_noise_cuda PRIVATE wna_noise_cuda)
+target_compile_options(wna_check_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${WNA_WARNINGS}>)
 set_target_properties(wna_check_noise_cuda PROPERTIES CUDA_STANDARD 17)
 
 find_path(WNA_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})

@@ -41,6 +41,8 @@ __global__ void fill_noise(KernelNoise noise, uint64_t first_sample, int64_t cou
         philox_pixels::gaussian_pair(bits[0], bits[1], noise.mean, noise.std, values);
         philox_pixels::gaussian_pair(bits[2], bits[3], noise.mean, noise.std, values + 2);
         break;
+      default:  // a kind without a kernel yet: NaN, never stale memory
+        for (int k = 0; k < 4; ++k) values[k] = __int_as_float(0x7FC00000);
     }
     float* image = out + n * pixels + group * 4;
     const int64_t here = pixels - group * 4 < 4 ? pixels - group * 4 : 4;

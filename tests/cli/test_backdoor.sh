@@ -59,7 +59,9 @@ run_case "a window side that is not whole" expect_usage_error "backdoor.window_s
 run_case "a window larger than the image" expect_usage_error "backdoor.window_sizes: 29" "28 x 28" -- \
   "$WNA_MPI" "$config" --set "run.output=$SCRATCH/bad.h5" \
   --set "backdoor.window_sizes=3, 29"
-run_case "a trigger off the image" expect_usage_error "backdoor.trigger_top = 25" "leaves the 28 x 28 image" -- \
+run_case "no window side" expect_usage_error "backdoor.window_sizes: give at least one" -- \
+  "$WNA_MPI" "$config" --set "run.output=$SCRATCH/bad.h5" --set "backdoor.window_sizes="
+run_case "a trigger off the image" expect_usage_error "backdoor.trigger_top = 25" "leaves the 28 x 28 image" "trigger_top + trigger_size <= 28" -- \
   "$WNA_MPI" "$config" --set "run.output=$SCRATCH/bad.h5" \
   --set "backdoor.trigger_top=25"
 finish

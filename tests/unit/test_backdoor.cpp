@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "wna/analyses/backdoor/backdoor_analysis.hpp"
+#include "wna/core/error.hpp"
 
 namespace wna {
 namespace {
@@ -46,6 +47,8 @@ TEST(Backdoor, ScanSumsOverChannelsAndBreaksTiesInRowMajorOrder) {
   EXPECT_NEAR(w.concentration, (1.0 + 4.0 + 9.0) / (1.0 + 4.0 + 9.0 + 36.0), 1e-15);
   EXPECT_TRUE(std::isnan(find_trigger_window(-torch::ones({1, 4, 4}, torch::kFloat64), 2).concentration))
       << "no positive z: no share to speak of";
+  EXPECT_THROW(find_trigger_window(z, 9), Error) << "a side larger than the image";
+  EXPECT_THROW(find_trigger_window(z, 0), Error);
 }
 
 TEST(Backdoor, PatchIsTheSignOfZInsideTheWindowOnly) {

@@ -1,4 +1,5 @@
-// Noise generation on a CUDA device (built when nvcc is found; see docs/architecture.md, "GPU"):
+// Noise generation on a CUDA device (built when nvcc is found: cmake/cuda_kernels.cmake;
+// docs/benchmarks.md, "GPU"):
 // the same counter scheme and the same per-call pixel functions as generate_noise
 // (philox_pixels.hpp), so uniform and binary noise are the CPU's bits and gaussian noise
 // differs only where CUDA's double log/sqrt/cos/sin round differently from the host's libm.

@@ -10,9 +10,10 @@
 
 #include "wna/analyses/classification_images/classification_images_analysis.hpp"
 #include "wna/analyses/model_images.hpp"
+#include "wna/analyses/tensor_dataset.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
-#include "wna/core/partition.hpp"
+#include "wna/engine/run_config.hpp"
 
 namespace wna {
 namespace {
@@ -35,8 +36,9 @@ const KeyTable<BackdoorSettings>& backdoor_keys() {
                    "model's dataset in data.data_dir"},
           [](BackdoorSettings& s) -> bool& { return s.enabled; });
     t.add({.key = "window_sizes", .type = KeyType::RealList, .default_value = "3, 5, 7",
-           .help = "sides (pixels) of the square trigger windows scanned; a trigger is small: larger windows cut from "
-                   "a digit's classification image already move many digits (docs/results.md)", .min = 1, .max = 4096},
+           .help = "sides of the square trigger windows scanned, whole numbers of pixels up to the image's side; a "
+                   "trigger is small: larger windows cut from a digit's classification image already move many digits "
+                   "(docs/results.md)", .min = 1, .max = 4096},
           [](BackdoorSettings& s) -> std::vector<double>& { return s.window_sizes; });
     t.add({.key = "test_images", .type = KeyType::Integer, .default_value = "1000",
            .help = "the first N test images are stamped with each class's patch (0: all)", .min = 0, .max = 1e9},
@@ -120,9 +122,12 @@ class BackdoorAnalysis : public Analysis {
     const auto truth = square_mask(spec.height, spec.width, settings_.trigger_top, settings_.trigger_left,
                                    settings_.trigger_size);
     for (int64_t c = 0; c < K; ++c) {
-      const auto zmap = zmaps[c];
+      // A class never predicted has no z-map (all NaN); single NaN pixels (no variance there, e.g. a border
+      // that is constant at gamma > 0) carry no evidence: zero.
+      if (zmaps[c].isnan().all().item<bool>()) continue;
+      const auto zmap = zmaps[c].nan_to_num(0.0, 0.0, 0.0);
       const auto others = labels.ne(c).nonzero().flatten();
-      if (zmap.isnan().any().item<bool>() || others.numel() == 0) continue;  // a class never predicted: no z-map
+      if (others.numel() == 0) continue;
       const auto images = test_.images.index_select(0, others);
       const auto fraction_called_c = [&](const torch::Tensor& predicted) {
         return predicted.eq(c).sum().item<double>() / static_cast<double>(others.numel());
@@ -140,8 +145,7 @@ class BackdoorAnalysis : public Analysis {
       top[c] = chosen.top, left[c] = chosen.left, size[c] = chosen.size;
       scan[c] = chosen.scan_statistic, concentration[c] = chosen.concentration;
       flagged[c] = concentration[c] >= settings_.min_concentration && success[c] >= settings_.min_patch_success;
-      patches[c].slice(1, chosen.top, chosen.top + chosen.size).slice(2, chosen.left, chosen.left + chosen.size) =
-          region_of(stamp_patch(torch::zeros({1, spec.channels, spec.height, spec.width}), zmap, chosen)[0], chosen);
+      region_of(patches[c], chosen).copy_(patch_of(zmap, chosen));
       if (evaluate) {
         window_iou[c] = intersection_over_union(
             square_mask(spec.height, spec.width, chosen.top, chosen.left, chosen.size), truth);
@@ -154,45 +158,40 @@ class BackdoorAnalysis : public Analysis {
       if (flagged[c] && (suspect < 0 || success[c] > success[suspect])) suspect = c;
 
     const std::string group = "/backdoor";
-    const auto [begin, end] = owned_rows(K, ranks.rank, ranks.size);
-    auto rows = [&](const auto& all) {
-      using T = typename std::decay_t<decltype(all)>::value_type;
-      return std::vector<T>(all.begin() + begin, all.begin() + end);
+    auto write = [&](const std::string& name, const torch::Tensor& values, std::vector<std::string> axes,
+                     const std::string& description) {
+      write_tensor(archive, group + "/" + name, values, std::move(axes), description, ranks.rank, ranks.size);
     };
-    auto write = [&](const std::string& name, const auto& all, const std::string& description) {
-      archive.write({group + "/" + name, {K}, {"class"}, description}, rows_or_none(rows(all)), begin, end);
+    auto per_class = [&](const std::string& name, const auto& values, const std::string& description) {
+      write(name, torch::tensor(values), {"class"}, description);
     };
-    write("window_top", top, "first row of the class's trigger window; -1 for classes never predicted");
-    write("window_left", left, "first column of the class's trigger window; -1 for classes never predicted");
-    write("window_size", size, "side of the class's trigger window; 0 for classes never predicted");
-    write("scan_statistic", scan, "sum of the z-map in the window over channels / sqrt(channels x side^2)");
-    write("concentration", concentration, "the window's share of the class's positive z energy, sum z+^2");
-    write("patch_success", success,
-          "fraction of the test images of other classes that the model calls this class with the patch stamped on");
-    write("baseline", baseline, "fraction of the same images that the model calls this class without the patch");
-    write("flagged", flagged, "1: concentration >= min_concentration and patch_success >= min_patch_success");
+    per_class("window_top", top, "first row of the class's trigger window; -1 for classes never predicted");
+    per_class("window_left", left, "first column of the class's trigger window; -1 for classes never predicted");
+    per_class("window_size", size, "side of the class's trigger window; 0 for classes never predicted");
+    per_class("scan_statistic", scan, "sum of the z-map in the window over channels / sqrt(channels x side^2)");
+    per_class("concentration", concentration, "the window's share of the class's positive z energy, sum z+^2");
+    per_class("patch_success", success,
+              "fraction of the other classes' test images that the model calls this class with the patch stamped on");
+    per_class("baseline", baseline, "fraction of the same images that the model calls this class without the patch");
+    per_class("flagged", flagged, "1: concentration >= min_concentration and patch_success >= min_patch_success");
     archive.define_axis("window_side", std::vector<double>(sizes_.begin(), sizes_.end()));
-    archive.write({group + "/patch_success_by_side", {K, S}, {"class", "window_side"},
-                   "patch success of the best-scanning window of each side"},
-                  rows_or_none(std::vector<double>(success_by_size.begin() + begin * S, success_by_size.begin() + end * S)),
-                  begin, end);
+    write("patch_success_by_side", torch::tensor(success_by_size).reshape({K, S}), {"class", "window_side"},
+          "patch success of the best-scanning window of each side");
     if (evaluate) {
-      write("window_iou", window_iou, "intersection over union of the window with the planted trigger");
-      write("top_pixels_iou", top_iou,
-            "intersection over union with the planted trigger of as many pixels, those of the largest z (summed over "
-            "channels)");
+      per_class("window_iou", window_iou, "intersection over union of the window with the planted trigger");
+      per_class("top_pixels_iou", top_iou,
+                "intersection over union with the planted trigger of as many pixels, those of the largest z (summed "
+                "over channels)");
     }
-    const auto patch_rows = patches.slice(0, begin, end).contiguous();
-    archive.write({group + "/patch", {K, spec.channels, spec.height, spec.width}, {"class", "channel", "y", "x"},
-                   "the patch each class's z-map implies (1 where z > 0, 0 elsewhere) inside its window; NaN outside"},
-                  rows_or_none(std::vector<double>(patch_rows.data_ptr<double>(),
-                                                   patch_rows.data_ptr<double>() + patch_rows.numel())),
-                  begin, end);
+    write("patch", patches, {"class", "channel", "y", "x"},
+          "the patch each class's z-map implies (1 where z > 0, 0 elsewhere) inside its window; NaN outside");
     archive.set_attribute(group, "suspect_class", suspect);
     archive.set_attribute(group, "flagged_classes", std::accumulate(flagged.begin(), flagged.end(), int64_t{0}));
     archive.set_attribute(group, "min_concentration", settings_.min_concentration);
     archive.set_attribute(group, "min_patch_success", settings_.min_patch_success);
     archive.set_attribute(group, "test_images", test_.size());
+    archive.set_attribute(group, "probe_gamma", context_.settings.gammas[static_cast<size_t>(
+                                                    probe_gamma_index(context_.settings.gammas))]);
     if (evaluate) {
       archive.set_attribute(group, "trigger_top", settings_.trigger_top);
       archive.set_attribute(group, "trigger_left", settings_.trigger_left);
@@ -212,6 +211,8 @@ class BackdoorAnalysis : public Analysis {
 TriggerWindow find_trigger_window(const torch::Tensor& zmap, int64_t side) {
   const auto z = zmap.to(torch::kFloat64).contiguous();
   const int64_t C = z.size(0), H = z.size(1), W = z.size(2);
+  if (side < 1 || side > std::min(H, W))
+    throw Error(fmt::format("find_trigger_window: side {} is not in 1 .. {}", side, std::min(H, W)));
   // Integral images (H + 1 x W + 1) of z summed over channels and of z+^2.
   std::vector<double> sum((H + 1) * (W + 1), 0.0), energy((H + 1) * (W + 1), 0.0);
   const double* v = z.data_ptr<double>();
@@ -245,10 +246,14 @@ torch::Tensor region_of(const torch::Tensor& images, const TriggerWindow& window
   return images.slice(-2, window.top, window.top + window.size).slice(-1, window.left, window.left + window.size);
 }
 
+torch::Tensor patch_of(const torch::Tensor& zmap, const TriggerWindow& window) {
+  return region_of(zmap, window).gt(0).to(torch::kFloat32);
+}
+
 torch::Tensor stamp_patch(const torch::Tensor& images, const torch::Tensor& zmap, const TriggerWindow& window) {
   auto stamped = images.to(torch::kFloat32).clone();
   auto target = region_of(stamped, window);
-  target.copy_(region_of(zmap, window).gt(0).to(torch::kFloat32).unsqueeze(0).expand_as(target));
+  target.copy_(patch_of(zmap, window).unsqueeze(0).expand_as(target));
   return stamped;
 }
 
@@ -258,6 +263,9 @@ AnalysisEntry backdoor_entry() {
             const BackdoorSettings settings = backdoor_keys().read(context.config);
             if (!settings.enabled) return nullptr;
             const ModelSpec& spec = context.network.spec();
+            if (settings.window_sizes.empty())
+              throw UsageError(fmt::format("backdoor.window_sizes: give at least one whole number of pixels from 1 "
+                                           "to {}", std::min(spec.height, spec.width)));
             std::vector<int64_t> sizes;
             for (const double side : settings.window_sizes) {
               if (side != std::floor(side) || side > static_cast<double>(std::min(spec.height, spec.width)))
@@ -271,8 +279,10 @@ AnalysisEntry backdoor_entry() {
             if (settings.trigger_size > 0 && (settings.trigger_top + settings.trigger_size > spec.height ||
                                               settings.trigger_left + settings.trigger_size > spec.width))
               throw UsageError(fmt::format("backdoor.trigger_top = {}, trigger_left = {}, trigger_size = {}: the "
-                                           "trigger leaves the {} x {} image", settings.trigger_top,
-                                           settings.trigger_left, settings.trigger_size, spec.height, spec.width));
+                                           "trigger leaves the {} x {} image (valid: trigger_top + trigger_size <= "
+                                           "{}, trigger_left + trigger_size <= {})", settings.trigger_top,
+                                           settings.trigger_left, settings.trigger_size, spec.height, spec.width,
+                                           spec.height, spec.width));
             ImageSet test = load_model_images(context, "test", "backdoor.enabled", settings.test_images);
             return std::make_unique<BackdoorAnalysis>(context, settings, std::move(sizes), std::move(test));
           }};

@@ -34,14 +34,17 @@ struct TriggerWindow {
 };
 
 // The trigger window of one z-map (C x H x W, float64, no NaN) among the squares of `side`
-// (1 .. min(H, W)): the largest scan statistic, the first in row-major order of equals.
+// (1 .. min(H, W), else wna::Error): the largest scan statistic, the first in row-major order of
+// equals.
 TriggerWindow find_trigger_window(const torch::Tensor& zmap, int64_t side);
 
 // The window's pixels of `images` (... x H x W), a view.
 torch::Tensor region_of(const torch::Tensor& images, const TriggerWindow& window);
 
-// `images` (N x C x H x W float32) with the window's pixels replaced by the patch the z-map
-// implies: 1 where z > 0, 0 elsewhere.
+// The patch the z-map implies in the window (C x side x side float32): 1 where z > 0, 0 elsewhere.
+torch::Tensor patch_of(const torch::Tensor& zmap, const TriggerWindow& window);
+
+// `images` (N x C x H x W float32) with the window's pixels replaced by patch_of.
 torch::Tensor stamp_patch(const torch::Tensor& images, const torch::Tensor& zmap, const TriggerWindow& window);
 
 // The registry entry (src/analyses/registry.cpp).
