@@ -96,7 +96,11 @@ std::string other_value(const KeySpec& key, const Config& config, const std::fil
       return fmt::format("{}", key.max && value + 0.125 > *key.max ? value - 0.125 : value + 0.125);
     }
     case KeyType::Boolean: return config.boolean(name) ? "false" : "true";
-    case KeyType::RealList: return config.real_list(name).empty() ? "0.5" : "0.5, 0.25";
+    case KeyType::RealList: {  // 0.5, 0.25, or the smallest allowed values above them
+      const double first = key.min && *key.min > 0.5 ? *key.min : 0.5;
+      const double second = key.min && *key.min > 0.25 ? *key.min + 1 : 0.25;
+      return config.real_list(name).empty() ? fmt::format("{}", first) : fmt::format("{}, {}", first, second);
+    }
     case KeyType::TextList: return config.text_list(name).empty() ? "conv1" : "conv1, fc1";
     case KeyType::Text: {
       const auto path = dir / ("other_" + key.key);
