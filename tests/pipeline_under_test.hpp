@@ -22,7 +22,7 @@ class PipelineUnderTest {
                     const ActivationMapLayout& maps = ActivationMapLayout(), double confidence_floor = 0.3)
       : config_(default_config(run_schema())),
         context_{config_, settings, network, {}, {}, {}},
-        class_images_(context_, confidence_floor, 0.05),
+        class_images_(context_, confidence_floor, 0.05, ClusterSettings{}),
         sta_(context_, sta),
         stc_(context_, stc, 4),
         maps_(context_, maps),

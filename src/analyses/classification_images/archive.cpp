@@ -62,7 +62,8 @@ void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& s, c
 }
 
 void write_class_image_significance(ArchiveWriter& archive, const ClassImageSignificance& significance,
-                                    const ModelSpec& spec, double fdr_level, int rank, int ranks) {
+                                    const ModelSpec& spec, double fdr_level, const ClusterSettings& clusters,
+                                    int rank, int ranks) {
   const int64_t G = significance.significant.size(0), K = significance.significant.size(1);
   write_tensor(archive, kGroup + "/zmap_significant", significance.significant.reshape({G, K, spec.channels, spec.height, spec.width}),
                {"gamma", "class", "channel", "y", "x"},
@@ -74,6 +75,16 @@ void write_class_image_significance(ArchiveWriter& archive, const ClassImageSign
                "deviations (rcicr's informational value in closed form); NaN where undefined",
                rank, ranks);
   archive.set_attribute(kGroup, "fdr_level", fdr_level);
+  const std::vector<std::string> map_axes{"gamma", "class", "channel", "y", "x"};
+  write_tensor(archive, kGroup + "/zmap_cluster_p", significance.clusters.p_value, map_axes,
+               "p of the pixel's cluster (4-connected pixels with |z / sqrt f| > cluster_threshold, of one sign) "
+               "against the largest cluster mass of white-noise maps; NaN outside clusters",
+               rank, ranks);
+  write_tensor(archive, kGroup + "/zmap_cluster_significant", significance.clusters.significant, map_axes,
+               "+1 / -1 in a positive / negative cluster with p <= cluster_alpha; 0 elsewhere", rank, ranks);
+  archive.set_attribute(kGroup, "cluster_threshold", clusters.threshold);
+  archive.set_attribute(kGroup, "cluster_alpha", clusters.alpha);
+  archive.set_attribute(kGroup, "cluster_null_maps", clusters.null_maps);
 }
 
 }  // namespace wna

@@ -17,6 +17,7 @@ namespace {
 struct ClassImageSettings {
   double confidence_floor;
   double fdr_level;
+  ClusterSettings clusters;
 };
 
 const KeyTable<ClassImageSettings>& class_image_keys() {
@@ -29,6 +30,18 @@ const KeyTable<ClassImageSettings>& class_image_keys() {
            .help = "false discovery rate of the z-maps' significant pixels (Benjamini-Hochberg per map)",
            .min = 1e-12, .max = 0.5},
           [](ClassImageSettings& s) -> double& { return s.fdr_level; });
+    t.add({.key = "cluster_threshold", .type = KeyType::Real, .default_value = "2.576",
+           .help = "|z| above which pixels form clusters for the z-maps' cluster test (2.576: two-sided p < 0.01)",
+           .min = 0.5, .max = 100},
+          [](ClassImageSettings& s) -> double& { return s.clusters.threshold; });
+    t.add({.key = "cluster_alpha", .type = KeyType::Real, .default_value = "0.05",
+           .help = "a cluster is significant at p <= cluster_alpha (family-wise over the map's clusters)",
+           .min = 1e-6, .max = 0.5},
+          [](ClassImageSettings& s) -> double& { return s.clusters.alpha; });
+    t.add({.key = "cluster_null_maps", .type = KeyType::Integer, .default_value = "1000",
+           .help = "white-noise maps of the cluster test's null distribution (p >= 1 / (1 + this))", .min = 19,
+           .max = 1e6},
+          [](ClassImageSettings& s) -> int64_t& { return s.clusters.null_maps; });
     return t;
   }();
   return keys;
@@ -60,8 +73,10 @@ class ClassImageWorker : public NoiseWorker {
 
 }  // namespace
 
-ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level)
-    : context_(context), totals_(class_image_shape(context), confidence_floor), fdr_level_(fdr_level) {}
+ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level,
+                                         ClusterSettings clusters)
+    : context_(context), totals_(class_image_shape(context), confidence_floor), fdr_level_(fdr_level),
+      clusters_(clusters) {}
 
 std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker() const {
   return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
@@ -85,8 +100,8 @@ void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, c
                                                 s.first_sample);
   define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
   write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
-  write_class_image_significance(archive, class_image_significance(statistics, s.gammas, fdr_level_), spec, fdr_level_,
-                                 ranks.rank, ranks.size);
+  write_class_image_significance(archive, class_image_significance(statistics, s.gammas, fdr_level_, clusters_, spec),
+                                 spec, fdr_level_, clusters_, ranks.rank, ranks.size);
   const auto& limbs = totals_.buffer();
   const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);
   archive.write({"/raw/class_image_limbs", {static_cast<int64_t>(limbs.limb_count())}, {"limb"},
@@ -101,7 +116,8 @@ AnalysisEntry classification_images_entry() {
   return {"classification_images", [] { return class_image_keys().schema(); },
           [](const RunContext& context) -> std::unique_ptr<Analysis> {
             const ClassImageSettings settings = class_image_keys().read(context.config);
-            return std::make_unique<ClassImagesAnalysis>(context, settings.confidence_floor, settings.fdr_level);
+            return std::make_unique<ClassImagesAnalysis>(context, settings.confidence_floor, settings.fdr_level,
+                                                         settings.clusters);
           }};
 }
 

@@ -151,7 +151,8 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
 }
 
 ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
-                                                const std::vector<double>& gammas, double fdr_level) {
+                                                const std::vector<double>& gammas, double fdr_level,
+                                                const ClusterSettings& cluster_settings, const ModelSpec& spec) {
   const auto& z = statistics.zmap;  // G x K x P
   const int64_t G = z.size(0), K = z.size(1), P = z.size(2);
   ClassImageSignificance r;
@@ -178,6 +179,7 @@ ClassImageSignificance class_image_significance(const ClassImageStatistics& stat
   const auto pixels = finite.sum(2).to(torch::kFloat64);
   r.informational_value = ((energy - pixels * f) / ((2.0 * pixels).sqrt() * f))
                               .masked_fill(statistics.count.eq(0) | f.le(0) | pixels.eq(0), kNaN);
+  r.clusters = cluster_test(z.reshape({G, K, spec.channels, spec.height, spec.width}), f, cluster_settings);
   return r;
 }
 

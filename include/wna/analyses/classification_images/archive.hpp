@@ -15,8 +15,10 @@ void define_class_image_axes(ArchiveWriter& archive, const ModelSpec& spec, cons
 void write_class_images(ArchiveWriter& archive, const ClassImageStatistics& statistics, const ModelSpec& spec,
                         double confidence_floor, int rank, int ranks);
 
-// Collective. zmap_significant and informational_value (and the attribute fdr_level).
+// Collective. zmap_significant, informational_value, zmap_cluster_p and zmap_cluster_significant
+// (and the attributes fdr_level, cluster_threshold, cluster_alpha, cluster_null_maps).
 void write_class_image_significance(ArchiveWriter& archive, const ClassImageSignificance& significance,
-                                    const ModelSpec& spec, double fdr_level, int rank, int ranks);
+                                    const ModelSpec& spec, double fdr_level, const ClusterSettings& clusters,
+                                    int rank, int ranks);
 
 }  // namespace wna

@@ -6,6 +6,7 @@
 
 #include "wna/engine/analysis.hpp"
 #include "wna/analyses/classification_images/accumulator.hpp"
+#include "wna/analyses/classification_images/cluster_test.hpp"
 
 namespace wna {
 
@@ -17,7 +18,7 @@ inline const char* const kProbeGammaZmaps = "classification_images.probe_gamma_z
 
 class ClassImagesAnalysis : public Analysis {
  public:
-  ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level);
+  ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level, ClusterSettings clusters);
   std::string name() const override { return "classification_images"; }
   bool every_gamma() const override { return true; }
   std::unique_ptr<NoiseWorker> make_worker() const override;
@@ -33,6 +34,7 @@ class ClassImagesAnalysis : public Analysis {
   const RunContext& context_;
   ClassImageAccumulator totals_;
   double fdr_level_;
+  ClusterSettings clusters_;
 };
 
 // The registry entry (src/analyses/registry.cpp).

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include "wna/analyses/classification_images/accumulator.hpp"
+#include "wna/analyses/classification_images/cluster_test.hpp"
 #include "wna/models/network.hpp"
 #include "wna/noise/noise.hpp"
 
@@ -45,10 +46,13 @@ struct ClassImageSignificance {
   // (n of the N stimuli drawn without replacement). NaN where the CI is undefined, f = 0 (one
   // class took every sample) or no pixel has a finite z.
   torch::Tensor informational_value;
+  // The cluster test of every map (cluster_test.hpp).
+  ClusterTest clusters;
 };
 
 ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
-                                                const std::vector<double>& gammas, double fdr_level);
+                                                const std::vector<double>& gammas, double fdr_level,
+                                                const ClusterSettings& cluster_settings, const ModelSpec& spec);
 
 // The split-half reliability of an image from two halves of its samples (their means or sums):
 // the Spearman-Brown corrected Pearson correlation of the halves; NaN where either is constant.
