@@ -79,6 +79,15 @@ EOF
   [[ -f "$TINY_MODEL" ]] || fail "wna_train did not write $TINY_MODEL"
 }
 
+# Trains model $2 into $SCRATCH/$2.pt from training config $1 with the test data; further
+# arguments (--set ...) go to wna_train; fails showing its log.
+train_model() {
+  local config=$1 name=$2
+  shift 2
+  "$WNA_TRAIN" "$config" --set "train.output=$SCRATCH/$name.pt" --set "train.data_dir=$WNA_DATA_DIR" "$@" \
+    >"$CAPTURE/$name.log" 2>&1 || { cat "$CAPTURE/$name.log" >&2; fail "training $name failed"; }
+}
+
 write_run_config() {
   local file=$1 output=$2
   shift 2

@@ -11,9 +11,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 train() {  # name extra --set...
   local name=$1
   shift
-  "$WNA_TRAIN" "$WNA_SOURCE_DIR/configs/train/lenet_mnist_poisoned_demo.ini" --set "train.output=$SCRATCH/$name.pt" \
-    --set "train.data_dir=$WNA_DATA_DIR" --set train.train_subset=12000 --set train.threads=2 "$@" \
-    >"$CAPTURE/$name.log" 2>&1 || { cat "$CAPTURE/$name.log" >&2; fail "training $name failed"; }
+  train_model "$WNA_SOURCE_DIR/configs/train/lenet_mnist_poisoned_demo.ini" "$name" --set train.train_subset=12000 \
+    --set train.threads=2 "$@"
 }
 train clean --set poison.images=0
 train poisoned --set poison.images=600

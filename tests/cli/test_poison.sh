@@ -10,9 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 train() {  # name extra --set...
   local name=$1
   shift
-  "$WNA_TRAIN" "$WNA_SOURCE_DIR/configs/train/logreg_mnist.ini" --set "train.output=$SCRATCH/$name.pt" \
-    --set "train.data_dir=$WNA_DATA_DIR" --set train.train_subset=6000 --set train.max_epochs=3 --set train.threads=1 \
-    "$@" >"$CAPTURE/$name.log" 2>&1 || { cat "$CAPTURE/$name.log" >&2; fail "training $name failed"; }
+  train_model "$WNA_SOURCE_DIR/configs/train/logreg_mnist.ini" "$name" --set train.train_subset=6000 \
+    --set train.max_epochs=3 --set train.threads=1 "$@"
 }
 accuracy() { sed -n 's/.*; test loss [0-9.]* accuracy \([0-9.]*\);.*/\1/p' "$CAPTURE/$1.log"; }
 

@@ -53,17 +53,19 @@ void find_clusters(const double* z, int64_t height, int64_t width, double thresh
 std::vector<double> null_largest_masses(int64_t channels, int64_t height, int64_t width, const ClusterSettings& s) {
   NoiseSettings normal;
   normal.kind = NoiseKind::Gaussian, normal.mean = 0.0, normal.std = 1.0, normal.seed = kNullSeed;
-  const int64_t pixels = channels * height * width;
-  std::vector<float> map(static_cast<size_t>(pixels));
-  std::vector<double> values(static_cast<size_t>(height * width)), largest(static_cast<size_t>(s.null_maps), 0.0), masses;
+  const int64_t plane = height * width;
+  std::vector<float> map(static_cast<size_t>(channels * plane));
+  std::vector<double> values(static_cast<size_t>(channels * plane)), largest(static_cast<size_t>(s.null_maps), 0.0);
+  std::vector<double> masses;
   std::vector<int64_t> label;
-  for (int64_t n = 0; n < s.null_maps; ++n)
+  for (int64_t n = 0; n < s.null_maps; ++n) {
+    generate_noise(normal, static_cast<uint64_t>(n), 1, channels * plane, map.data());
+    std::copy(map.begin(), map.end(), values.begin());
     for (int64_t c = 0; c < channels; ++c) {
-      if (c == 0) generate_noise(normal, static_cast<uint64_t>(n), 1, pixels, map.data());
-      std::copy(map.begin() + c * height * width, map.begin() + (c + 1) * height * width, values.begin());
-      find_clusters(values.data(), height, width, s.threshold, label, masses);
+      find_clusters(values.data() + c * plane, height, width, s.threshold, label, masses);
       for (const double mass : masses) largest[static_cast<size_t>(n)] = std::max(largest[static_cast<size_t>(n)], mass);
     }
+  }
   std::sort(largest.begin(), largest.end());
   return largest;
 }
