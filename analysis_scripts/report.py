@@ -28,7 +28,8 @@ and, for each optional unit-analysis group the archive holds (docs/archive.md):
   attack.png         /attack: success of the black-box attack against gamma, per input base, for
                      the classification images and the mean training images
   rare_classes.png   /rare_classes: per listed class, the plain classification image at gamma 0
-                     beside the importance-sampled one, with P(pred = class) and effective samples
+                     beside the importance-sampled (or subset-simulated) one, with P(pred = class)
+                     and effective samples
   report.md          run facts, provenance, per-gamma tables, the unit analyses' tables and the
                      figures
   report.html        the same, one file with the figures embedded (python3-markdown)
@@ -209,19 +210,26 @@ def read_attack(archive):
 
 
 def read_rare_classes(archive):
-    """/rare_classes as the listed classes' indices and names, their importance-sampled CIs
-    [R, C, H, W], probability, standard error, effective samples, hits, split-half reliability
-    and tilt scale [R]. None without it."""
+    """/rare_classes as its method ("importance" or "subset"), the listed classes' indices and
+    names, their CIs [R, C, H, W], probability, standard error, effective samples, hits and
+    split-half reliability [R]; importance sampling adds the tilt scale and samples per class,
+    subset simulation each replica's last level [R, replicas], the model queries [R] and the
+    samples per level. None without it."""
     if not archive.has("rare_classes"):
         return None
     group = archive.file["rare_classes"]
     names = [as_text(name) for name in archive.axis("rare_class")]
-    return SimpleNamespace(
+    common = SimpleNamespace(
+        method=as_text(group.attrs.get("method", "importance")),
         names=names, indices=[archive.class_names.index(name) for name in names],
         ci=group["classification_image"][()], probability=group["probability"][()],
         standard_error=group["probability_standard_error"][()], effective=group["effective_samples"][()],
-        hits=group["hits"][()], split_half=group["split_half_reliability"][()], scale=group["tilt_scale"][()],
-        samples=int(group.attrs["samples"]))
+        hits=group["hits"][()], split_half=group["split_half_reliability"][()])
+    if common.method == "subset":
+        return SimpleNamespace(**vars(common), last_level=group["last_level"][()], queries=group["model_queries"][()],
+                               reached=group["reached_class"][()], samples=int(group.attrs["level_samples"]),
+                               replicas=int(group.attrs["replicas"]))
+    return SimpleNamespace(**vars(common), scale=group["tilt_scale"][()], samples=int(group.attrs["samples"]))
 
 
 def read_backdoor(archive):
@@ -615,9 +623,12 @@ def plot_rare_classes(r, path):
         else:
             mark_empty(weighted, rc.ci.shape[-2:], "no hit")
         few = " few!" if rc.effective[i] < FEW_SAMPLES else ""
-        weighted.set_title(f"IS: P = {rc.probability[i]:.2g}\nESS = {rc.effective[i]:,.0f}{few}", fontsize=8)
-    fig.suptitle(f"Classification images at {gamma_label(r.gammas[g])}: plain noise (top) and importance "
-                 f"sampled, {rc.samples:,} samples per class (bottom)", fontsize=10)
+        label = "IS" if rc.method == "importance" else "subset"
+        weighted.set_title(f"{label}: P = {rc.probability[i]:.2g}\nESS = {rc.effective[i]:,.0f}{few}", fontsize=8)
+    how = (f"importance sampled, {rc.samples:,} samples per class" if rc.method == "importance" else
+           f"by subset simulation, {rc.replicas} replicas of {rc.samples:,} samples per level")
+    fig.suptitle(f"Classification images at {gamma_label(r.gammas[g])}: plain noise (top) and {how} (bottom)",
+                 fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -909,30 +920,49 @@ def attack_section(attack):
 
 
 def rare_classes_section(r):
-    """The importance-sampled estimates beside the plain run's, per listed class."""
+    """The rare-class estimates (importance sampling or subset simulation) beside the plain
+    run's, per listed class."""
     rc, g = r.rare_classes, r.noise_index
     total = float(r.count[g].sum())
-    lines = ["## Rare classes (importance sampling)", "",
-             f"Each listed class drew {rc.samples:,} samples from noise tilted towards it, weighted by "
-             "p / (a p + (1 − a) q) so that the weighted CI estimates the plain CI of infinitely many samples "
-             f"and sum w / N estimates P(pred = class) under the noise. Plain columns: the noise pass at "
+    if rc.method == "importance":
+        title, how = "importance sampling", (
+            f"Each listed class drew {rc.samples:,} samples from noise tilted towards it, weighted by "
+            "p / (a p + (1 − a) q) so that the weighted CI estimates the plain CI of infinitely many samples "
+            "and sum w / N estimates P(pred = class) under the noise.")
+        extra_header, extra_rule = "tilt scale", " ---: |"
+    else:
+        title, how = "subset simulation", (
+            f"Each listed class ran {rc.replicas} replicas of subset simulation, {rc.samples:,} samples per level: "
+            "Markov chains through nested levels of the class's logit margin until a level holds enough samples "
+            "of the class; those samples are noise conditioned on the class (their mean is its CI) and "
+            "p0^levels × their share estimates P(pred = class), its standard error from the replicas' spread. "
+            "Effective samples count lineages (samples from one level-0 ancestor are correlated).")
+        extra_header, extra_rule = "levels | model queries", " ---: | ---: |"
+    lines = [f"## Rare classes ({title})", "",
+             how + f" Plain columns: the noise pass at "
              f"{gamma_label(r.gammas[g])}; r: Pearson correlation of the two CIs where both exist; r / √(rel rel): r "
              "corrected for the two CIs' noise by their split-half reliabilities (about 1 when the two estimate "
              "the same image). Below "
-             f"{FEW_SAMPLES} effective samples (marked few!) a few weights dominate: the estimate and its standard "
-             "error are not to be trusted.", "",
+             f"{FEW_SAMPLES} effective samples (marked few!) the estimate and its standard error are not to be "
+             "trusted.", "",
              f"![rare classes]({FIGURES['rare_classes']})", "",
              "| class | plain n | plain share | plain split-half | P(pred = class) | ± s.e. | effective samples "
-             "| split-half | tilt scale | r | r / √(rel rel) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             f"| split-half | {extra_header} | r | r / √(rel rel) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + extra_rule + " ---: | ---: |"]
     for i, (name, k) in enumerate(zip(rc.names, rc.indices)):
         r_plain = pearson(r.mean[g, k], rc.ci[i]) if r.defined[g, k] else math.nan
         both_reliable = r.split_half[g, k] > 0 and rc.split_half[i] > 0
         corrected = r_plain / math.sqrt(r.split_half[g, k] * rc.split_half[i]) if both_reliable else math.nan
+        if rc.method == "importance":
+            extra = f"{rc.scale[i]:.3g}"
+        else:
+            low, high = int(rc.last_level[i].min()), int(rc.last_level[i].max())
+            unreached = "" if rc.reached[i].all() else f" ({int((rc.reached[i] == 0).sum())} unreached!)"
+            extra = f"{low}{'' if low == high else f'–{high}'}{unreached} | {int(rc.queries[i]):,}"
         lines.append(f"| {cell(name)} | {int(r.count[g, k]):,} | {r.count[g, k] / total:.3g} | "
                      f"{number(r.split_half[g, k])} | {rc.probability[i]:.3g} | {rc.standard_error[i]:.2g} | "
                      f"{rc.effective[i]:,.0f}{' few!' if rc.effective[i] < FEW_SAMPLES else ''} | "
-                     f"{number(rc.split_half[i])} | {rc.scale[i]:.3g} | {number(r_plain)} | "
+                     f"{number(rc.split_half[i])} | {extra} | {number(r_plain)} | "
                      f"{number(corrected)} |")
     return lines + [""]
 

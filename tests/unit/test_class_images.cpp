@@ -22,6 +22,7 @@
 #include "wna/engine/block_plan.hpp"
 #include "wna/analyses/classification_images/statistics.hpp"
 #include "wna/analyses/templates/templates_analysis.hpp"
+#include "linear_model.hpp"
 #include "pipeline_under_test.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_config.hpp"
@@ -32,22 +33,8 @@ namespace {
 
 constexpr int64_t kSide = 8, kPixels = kSide * kSide;
 
-// A "logreg" zoo model on 1 x side x side inputs with fc weight `weight` (K x P) and bias `bias`.
-std::shared_ptr<Network> linear_model(const torch::Tensor& weight, const torch::Tensor& bias,
-                                      int64_t side = kSide) {
-  ModelSpec spec;
-  spec.architecture = "logreg";
-  spec.dataset = "test";
-  spec.channels = 1;
-  spec.height = side;
-  spec.width = side;
-  for (int64_t k = 0; k < weight.size(0); ++k) spec.class_names.push_back("class" + std::to_string(k));
-  auto network = make_zoo_model(spec);
-  torch::NoGradGuard no_grad;
-  auto parameters = network->module().named_parameters();
-  parameters["fc.weight"].copy_(weight);
-  parameters["fc.bias"].copy_(bias);
-  return network;
+std::shared_ptr<Network> linear_model(const torch::Tensor& weight, const torch::Tensor& bias, int64_t side = kSide) {
+  return test::linear_model(weight, bias, side);
 }
 
 NoiseSettings gaussian_noise(double mean, double std) {

@@ -12,6 +12,7 @@
 #include "wna/analyses/classification_images/statistics.hpp"
 #include "wna/analyses/model_images.hpp"
 #include "wna/analyses/rare_classes/proposal.hpp"
+#include "wna/analyses/rare_classes/subset_classes_analysis.hpp"
 #include "wna/analyses/tensor_dataset.hpp"
 #include "wna/config/key_table.hpp"
 #include "wna/core/error.hpp"
@@ -24,10 +25,15 @@ namespace {
 
 struct RareClassesSettings {
   std::vector<std::string> classes;
+  std::string method;
   int64_t samples;
   double defensive_fraction;
   std::string tilt;
   int64_t pilot_samples;
+  double level_fraction;
+  int64_t max_levels;
+  int64_t moves_per_state;
+  int64_t replicas;
 };
 
 const KeyTable<RareClassesSettings>& rare_classes_keys() {
@@ -38,37 +44,57 @@ const KeyTable<RareClassesSettings>& rare_classes_keys() {
            .help = "classes (names or indices, or all) whose classification image, P(pred = class) and "
                    "effective sample size are estimated by importance sampling; empty: none"},
           [](S& s) -> std::vector<std::string>& { return s.classes; });
+    t.add({.key = "method", .type = KeyType::Text, .default_value = "importance",
+           .help = "the estimator: importance (noise tilted towards each class, reweighted; for classes the noise "
+                   "reaches with P above about 1e-4) or subset (subset simulation: Markov chains through nested "
+                   "levels of the class's logit margin; any class, however rare)",
+           .choices = {"importance", "subset"}},
+          [](S& s) -> std::string& { return s.method; });
     t.add({.key = "samples", .type = KeyType::Integer, .default_value = "100000",
-           .help = "samples drawn per listed class (model queries), after the noise pass", .min = 2, .max = 1e12},
+           .help = "importance: samples drawn per listed class (model queries), after the noise pass; subset: "
+                   "samples per level of each replica",
+           .min = 2, .max = 1e12},
           [](S& s) -> int64_t& { return s.samples; });
     t.add({.key = "defensive_fraction", .type = KeyType::Real, .default_value = "0.1",
-           .help = "fraction of each class's samples drawn from the noise itself (a defensive mixture): every "
+           .help = "importance: fraction of each class's samples drawn from the noise itself (a defensive mixture): every "
                    "weight is at most 1 / fraction",
            .min = 0.001, .max = 0.999},
           [](S& s) -> double& { return s.defensive_fraction; });
     t.add({.key = "tilt", .type = KeyType::Text, .default_value = "gradient",
-           .help = "direction the noise is tilted in: gradient (of the class's log-probability, averaged over "
+           .help = "importance: direction the noise is tilted in: gradient (of the class's log-probability, averaged over "
                    "noise) or mean_image (the class's mean training image; needs data.data_dir)",
            .choices = {"gradient", "mean_image"}},
           [](S& s) -> std::string& { return s.tilt; });
     t.add({.key = "pilot_samples", .type = KeyType::Integer, .default_value = "512",
-           .help = "images per pilot (one per scale tried: the scale with the most effective samples of the class "
+           .help = "importance: images per pilot (one per scale tried: the scale with the most effective samples of the class "
                    "is chosen) and per averaged gradient", .min = 16,
            .max = 1e6},
           [](S& s) -> int64_t& { return s.pilot_samples; });
+    t.add({.key = "level_fraction", .type = KeyType::Real, .default_value = "0.1",
+           .help = "subset: p0, the fraction of a level's samples that seed the next level's chains (each chain "
+                   "then has 1 / p0 states; samples x p0 must divide samples)",
+           .min = 0.001, .max = 0.5},
+          [](S& s) -> double& { return s.level_fraction; });
+    t.add({.key = "max_levels", .type = KeyType::Integer, .default_value = "20",
+           .help = "subset: levels above the plain noise at most (P down to about level_fraction^max_levels)",
+           .min = 1, .max = kMostSubsetLevels},
+          [](S& s) -> int64_t& { return s.max_levels; });
+    t.add({.key = "moves_per_state", .type = KeyType::Integer, .default_value = "1",
+           .help = "subset: Metropolis moves from one chain state to the next (more: less correlated samples, as many "
+                   "more model queries)",
+           .min = 1, .max = kMostChainMoves},
+          [](S& s) -> int64_t& { return s.moves_per_state; });
+    t.add({.key = "replicas", .type = KeyType::Integer, .default_value = "4",
+           .help = "subset: independent runs per class (P's standard error from their spread; the split-half "
+                   "reliability from even and odd ones)",
+           .min = 2, .max = 256},
+          [](S& s) -> int64_t& { return s.replicas; });
     return t;
   }();
   return keys;
 }
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Stream of class c: Philox samples from 2^63 + c 2^52, apart from every other noise of a run
-// (the noise pass below 1e15, microstimulation from 2^62, the attack from 3 2^61).
-constexpr uint64_t kStreamBase = uint64_t{1} << 63;
-constexpr uint64_t kStreamSpacing = uint64_t{1} << 52;
-constexpr int64_t kMostClasses = 2048;
-
-uint64_t stream_of(int64_t target) { return kStreamBase + static_cast<uint64_t>(target) * kStreamSpacing; }
 
 // Where each exact sum lives: per listed class, and per half (even and odd chunks).
 struct RareClassSums {
@@ -91,7 +117,7 @@ class RareClassesAnalysis : public Analysis {
     from_noise_ = base_samples(N, settings_.defensive_fraction);
     double largest = 1;
     for (size_t l = 0; l < classes_.size(); ++l) {
-      streams_.emplace_back(context_.settings.noise, proposals_[l].tilt, N, from_noise_, stream_of(classes_[l]));
+      streams_.emplace_back(context_.settings.noise, proposals_[l].tilt, N, from_noise_, rare_class_stream(classes_[l]));
       largest = std::max(largest, streams_.back().largest_magnitude());
     }
     // Each add below 2^30 (ExactBuffer takes |value| < 2^31), and the sum of all N below 2^62.
@@ -196,6 +222,7 @@ class RareClassesAnalysis : public Analysis {
     put("pilot_hit_fraction", pilot, {"rare_class"}, "fraction of the chosen scale's pilot images predicted as the class");
     put("pilot_effective_samples", pilot_ess, {"rare_class"},
         "effective samples of the class in the chosen scale's pilot (the most of any scale tried)");
+    archive.set_attribute(group, "method", std::string("importance"));
     archive.set_attribute(group, "samples", N);
     archive.set_attribute(group, "samples_from_noise", from_noise_);
     archive.set_attribute(group, "tilt_direction", settings_.tilt);
@@ -243,6 +270,35 @@ class RareClassesAnalysis : public Analysis {
   int weight_exponent_ = 0, squared_exponent_ = 0;
 };
 
+// The subset simulation of `classes`; wna::UsageError naming the key where the level fraction
+// does not cut the samples into whole chains or the stream layout cannot hold them.
+SubsetClassesPlan subset_plan(const RunContext& context, const RareClassesSettings& settings,
+                              std::vector<int64_t> classes) {
+  const int64_t N = settings.samples, seeds = std::llround(settings.level_fraction * static_cast<double>(N));
+  if (seeds < 1 || N % seeds != 0)
+    throw UsageError(fmt::format("rare_classes.level_fraction: {} of rare_classes.samples = {} is {} seeds, which do "
+                                 "not cut the samples into whole chains (valid: a fraction whose seeds divide the "
+                                 "samples, e.g. 0.1 of a multiple of 10)",
+                                 settings.level_fraction, N, settings.level_fraction * static_cast<double>(N)));
+  if (N >= kMostLevelSamples || seeds >= kMostSubsetSeeds)
+    throw UsageError(fmt::format("rare_classes.samples: {} samples per level ({} seeds) with method = subset "
+                                 "(valid: below {} samples and {} seeds)",
+                                 N, seeds, kMostLevelSamples, kMostSubsetSeeds));
+  if (N / seeds * settings.moves_per_state > kMostChainMoves)
+    throw UsageError(fmt::format("rare_classes.moves_per_state: {} moves for each of a chain's {} states "
+                                 "(rare_classes.level_fraction = {}) are more than the {} moves a chain may make",
+                                 settings.moves_per_state, N / seeds, settings.level_fraction, kMostChainMoves));
+  SubsetClassesPlan plan;
+  plan.classes = std::move(classes);
+  plan.subset.level_samples = N;
+  plan.subset.seeds = seeds;
+  plan.subset.max_levels = static_cast<int>(settings.max_levels);
+  plan.subset.moves = settings.moves_per_state;
+  plan.subset.forward_batch = context.settings.forward_batch;
+  plan.replicas = settings.replicas;
+  return plan;
+}
+
 }  // namespace
 
 AnalysisEntry rare_classes_entry() {
@@ -252,9 +308,10 @@ AnalysisEntry rare_classes_entry() {
             const ModelSpec& spec = context.network.spec();
             std::vector<int64_t> classes = spec.class_indices(settings.classes, "rare_classes.classes");
             if (classes.empty()) return nullptr;
-            if (classes.back() >= kMostClasses)
-              throw UsageError(fmt::format("rare_classes.classes: class index {} is beyond the {} classes importance "
-                                           "sampling supports", classes.back(), kMostClasses));
+            if (classes.back() >= kMostRareClasses)
+              throw UsageError(fmt::format("rare_classes.classes: class index {} is beyond the {} classes the rare-class "
+                                           "estimators support", classes.back(), kMostRareClasses));
+            if (settings.method == "subset") return make_subset_classes_analysis(context, subset_plan(context, settings, classes));
             const int64_t P = spec.pixels(), K = spec.num_classes();
             const NoiseSettings& noise = context.settings.noise;
             torch::Tensor class_means;
@@ -273,9 +330,9 @@ AnalysisEntry rare_classes_entry() {
                 const auto d = (class_means[c] - noise_pixel_mean(noise)).contiguous();
                 direction.assign(d.data_ptr<double>(), d.data_ptr<double>() + P);
               } else {
-                direction = gradient_direction(context.network, noise, c, settings.pilot_samples, stream_of(c));
+                direction = gradient_direction(context.network, noise, c, settings.pilot_samples, rare_class_stream(c));
               }
-              proposals.push_back(design_proposal(context.network, noise, c, direction, design, stream_of(c)));
+              proposals.push_back(design_proposal(context.network, noise, c, direction, design, rare_class_stream(c)));
             }
             return std::make_unique<RareClassesAnalysis>(context, settings, std::move(classes), std::move(proposals));
           }};

@@ -1,5 +1,7 @@
-// Classification images of the classes white noise almost never reaches, by importance
-// sampling ([rare_classes]; the archive's /rare_classes group).
+// Classification images of the classes white noise almost never reaches ([rare_classes]; the
+// archive's /rare_classes group), by one of two estimators (rare_classes.method):
+//   importance  (below) a tilted proposal per class, for classes near enough to the noise
+//   subset      subset simulation (subset_classes_analysis.hpp), for every class however rare
 //
 // Each listed class c gets a stream of N samples from a defensive mixture of the run's noise p
 // and a tilted proposal q_c (noise/tilted_noise.hpp) designed to reach c
@@ -16,9 +18,19 @@
 // the ranks after the noise pass, each chunk always the same samples.
 #pragma once
 
+#include <cstdint>
+
 #include "wna/engine/analysis.hpp"
 
 namespace wna {
+
+// The Philox samples of class c's estimators start at 2^63 + c 2^52, apart from every other
+// noise of a run (the noise pass below 1e15, microstimulation from 2^62, the attack from 3 2^61):
+// importance sampling below 2^48 of them, subset simulation's replicas from 2^48 on.
+inline constexpr int64_t kMostRareClasses = 2048;
+inline constexpr uint64_t rare_class_stream(int64_t target) {
+  return (uint64_t{1} << 63) + static_cast<uint64_t>(target) * (uint64_t{1} << 52);
+}
 
 // The registry entry (src/analyses/registry.cpp).
 AnalysisEntry rare_classes_entry();
