@@ -43,5 +43,5 @@ fi
   "$nvcc" --version | tail -1
 } | tee "$out/gpu_check.txt"
 "$nvcc" -std=c++17 -O3 --fmad=false -arch="$arch" "${includes[@]}" -o "$work/check_noise_cuda" tests/cuda/check_noise_cuda.cu \
-  src/noise/noise_cuda.cu src/noise/noise.cpp
+  src/noise/noise_cuda.cu src/noise/noise.cpp src/noise/structured_noise.cpp
 "$work/check_noise_cuda" "$samples" | tee -a "$out/gpu_check.txt"

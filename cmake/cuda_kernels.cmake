@@ -45,7 +45,8 @@ set_target_properties(wna_noise_cuda PROPERTIES CUDA_STANDARD 17 POSITION_INDEPE
 # The check compiles the CPU generator itself instead of linking wna::noise, so that it needs no
 # LibTorch, MPI or HDF5: bench/gpu_check.sh builds it with nvcc alone on a bare GPU machine.
 add_executable(wna_check_noise_cuda ${CMAKE_SOURCE_DIR}/tests/cuda/check_noise_cuda.cu
-                                    ${CMAKE_SOURCE_DIR}/src/noise/noise.cpp)
+                                    ${CMAKE_SOURCE_DIR}/src/noise/noise.cpp
+                                    ${CMAKE_SOURCE_DIR}/src/noise/structured_noise.cpp)
 target_link_libraries(wna_check_noise_cuda PRIVATE wna_noise_cuda)
 target_compile_options(wna_check_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${WNA_WARNINGS}>)
 set_target_properties(wna_check_noise_cuda PROPERTIES CUDA_STANDARD 17)

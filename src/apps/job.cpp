@@ -40,6 +40,7 @@
 #include "wna/engine/block_plan.hpp"
 #include "wna/engine/checkpoint.hpp"
 #include "wna/engine/merge.hpp"
+#include "wna/engine/noise_basis.hpp"
 #include "wna/engine/noise_pipeline.hpp"
 #include "wna/engine/resumable_run.hpp"
 #include "wna/engine/run_config.hpp"
@@ -62,7 +63,8 @@ struct Prepared {
   std::vector<std::unique_ptr<wna::Analysis>> analyses;   // registry order
   std::string fingerprint;                                 // run_fingerprint: results keys, model, test images
   std::string model_sha256;                                // of model.file, recorded in the archive
-  std::string data_sha256;                                 // "<sha256>  <file>" lines of the test images read
+  std::string data_sha256;                                 // "<sha256>  <file>" lines of the data files read
+  std::shared_ptr<wna::NoiseBasis> noise_basis;            // structured noise: its basis (rank 0's everywhere)
   std::optional<wna::RunState> resumed;                    // the checkpoint found at run.checkpoint, if any,
                                                            // or the merged archives' sums (wna_merge)
   std::optional<wna::MergePlan> merge;                     // wna_merge: the shares and their union
@@ -150,7 +152,9 @@ void load_config_and_model(const CommandLine& command_line, Prepared& p, bool ch
   load_for_key("model.file", s.model_file, [&] { wna::check_model_outputs(*p.network); });
 }
 
-std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
+// `fit_noise_basis`: this rank fits a structured noise's basis (the others receive it in
+// prepare_everywhere).
+std::unique_ptr<Prepared> prepare(const CommandLine& command_line, bool fit_noise_basis) {
   auto prepared = std::make_unique<Prepared>();
   Prepared& p = *prepared;
   load_config_and_model(command_line, p, /*check_outputs=*/true);
@@ -175,6 +179,13 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
       p.data_sha256 += fmt::format("{}  {}\n", wna::sha256_of_file(file), file);
     }
   }
+  const wna::NoiseBasisSetup basis = wna::build_noise_basis(s, spec, fit_noise_basis);
+  p.noise_basis = basis.basis;
+  s.noise.basis = basis.basis;
+  for (const auto& file : basis.data_files) {
+    file_roles.emplace_back("data file", file);
+    p.data_sha256 += fmt::format("{}  {}\n", wna::sha256_of_file(file), file);
+  }
   wna::check_distinct_files(file_roles);
   auto network = p.network;
   const std::string model_format = s.model_format, model_file = s.model_file;
@@ -189,7 +200,8 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line) {
   const auto probed_layers = wna::probed_layers_of(p.analysis_list());
   if (!probed_layers.empty())
     load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(probed_layers); });
-  p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
+  p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); }) +
+                  basis.fingerprint;
   if (p.merge) {
     wna::check_merged_data(*p.merge, p.data_sha256);
     p.resumed = wna::merged_run_state(*p.merge, p.analysis_list(), s, p.fingerprint);
@@ -274,7 +286,7 @@ std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, co
   std::string message;
   int code = wna::kExitOk;
   try {
-    prepared = prepare(command_line);
+    prepared = prepare(command_line, /*fit_noise_basis=*/mpi.rank() == 0);
   } catch (const wna::UsageError& e) {
     message = e.what(), code = wna::kExitUsage;
   } catch (const std::exception& e) {
@@ -284,6 +296,7 @@ std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, co
   MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, mpi.comm());
   if (first_failing == mpi.size()) {
     settle_everywhere(*prepared, mpi, command_line.program);
+    if (prepared->noise_basis) wna::broadcast_noise_basis(*prepared->noise_basis, mpi.comm());
     return prepared;
   }
   MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
@@ -525,6 +538,7 @@ int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSe
     wna::SharedResults shared;
     for (const auto& analysis : p.analyses) analysis->write(archive, shared, ranks);
     const auto& spec = p.network->spec();
+    if (p.noise_basis) wna::write_noise_basis(archive, *p.noise_basis, s, spec, mpi.rank());
     const std::string end_time = now_iso8601(mpi.comm());
     std::string history;  // earlier segments (a checkpoint's, or the merged shares'), then this one
     if (p.resumed)

@@ -124,9 +124,33 @@ const KeyTable<RunSettings>& engine_keys() {
            .effect = Effect::None},
           [](S& s) -> std::string& { return s.data_dir; });
     t.add({.section = "noise", .key = "kind", .type = KeyType::Text, .default_value = "uniform",
-           .help = "pixel noise: uniform U[0,1), gaussian N(mean, std), binary {0,1}",
-           .choices = {"uniform", "gaussian", "binary"}},
+           .help = "pixel noise: uniform U[0,1), gaussian N(mean, std), binary {0,1} (white: independent pixels); "
+                   "gabor_pca (random combinations of the principal components of training images in a Gabor "
+                   "basis; needs data.data_dir) or sinusoid (rcicr's sinusoids at several scales), each image "
+                   "min-max scaled to [0, 1] (structured: docs/archive.md, /noise_basis)",
+           .choices = {"uniform", "gaussian", "binary", "gabor_pca", "sinusoid"}},
           [](S& s, const Config& c, const std::string& name) { s.noise.kind = parse_noise_kind(c.text(name)); });
+    t.add({.section = "noise", .key = "components", .type = KeyType::Integer, .default_value = "250",
+           .help = "gabor_pca: principal components of the Gabor coefficients that span the noise (the authors: 250)",
+           .min = 1, .max = 100000},
+          [](S& s) -> int64_t& { return s.noise_components; });
+    t.add({.section = "noise", .key = "gabor_sizes", .type = KeyType::RealList, .default_value = "3, 7, 15",
+           .help = "gabor_pca: sides of the Gabor kernels, each tiled on a grid of its own side (4 orientations, 2 "
+                   "phases)",
+           .min = 2, .max = 4096},
+          [](S& s) -> std::vector<double>& { return s.gabor_sizes; });
+    t.add({.section = "noise", .key = "ridge", .type = KeyType::Real, .default_value = "0.1",
+           .help = "gabor_pca: ridge (alpha) of the regression of the training images onto the Gabor kernels",
+           .min = 0, .max = 1e6},
+          [](S& s) -> double& { return s.noise_ridge; });
+    t.add({.section = "noise", .key = "fit_images", .type = KeyType::Integer, .default_value = "0",
+           .help = "gabor_pca: the first this many training images are fitted (0: all)", .min = 0, .max = 1e9},
+          [](S& s) -> int64_t& { return s.noise_fit_images; });
+    t.add({.section = "noise", .key = "sinusoid_scales", .type = KeyType::RealList, .default_value = "1, 2, 4",
+           .help = "sinusoid: the image is cut into s x s patches for each s listed, each patch with sinusoids of 2 "
+                   "cycles at 6 orientations and 2 phases",
+           .min = 1, .max = 4096},
+          [](S& s) -> std::vector<double>& { return s.sinusoid_scales; });
     t.add({.section = "noise", .key = "mean", .type = KeyType::Real, .default_value = "0.5",
            .help = "gaussian noise mean", .min = -100, .max = 100},
           [](S& s) -> double& { return s.noise.mean; });

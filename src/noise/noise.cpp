@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "wna/core/error.hpp"
 #include "wna/noise/philox_pixels.hpp"
+#include "wna/noise/structured_noise.hpp"
 
 namespace wna {
 
@@ -14,14 +16,20 @@ NoiseKind parse_noise_kind(const std::string& name) {
   if (name == "uniform") return NoiseKind::Uniform;
   if (name == "gaussian") return NoiseKind::Gaussian;
   if (name == "binary") return NoiseKind::Binary;
-  throw UsageError("noise kind '" + name + "' is not one of uniform, gaussian, binary");
+  if (name == "gabor_pca") return NoiseKind::GaborPca;
+  if (name == "sinusoid") return NoiseKind::Sinusoid;
+  throw UsageError("noise kind '" + name + "' is not one of uniform, gaussian, binary, gabor_pca, sinusoid");
 }
+
+bool is_white(NoiseKind kind) { return kind == NoiseKind::Uniform || kind == NoiseKind::Gaussian || kind == NoiseKind::Binary; }
 
 std::string noise_kind_name(NoiseKind kind) {
   switch (kind) {
     case NoiseKind::Uniform: return "uniform";
     case NoiseKind::Gaussian: return "gaussian";
     case NoiseKind::Binary: return "binary";
+    case NoiseKind::GaborPca: return "gabor_pca";
+    case NoiseKind::Sinusoid: return "sinusoid";
   }
   return "?";
 }
@@ -31,8 +39,10 @@ double noise_pixel_mean(const NoiseSettings& s) {
     case NoiseKind::Uniform: return 0.5 - 0.5 / 16777216.0;  // mean of k / 2^24, k < 2^24
     case NoiseKind::Gaussian: return s.mean;
     case NoiseKind::Binary: return s.binary_p;
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid: break;
   }
-  return 0;
+  throw std::logic_error("noise_pixel_mean: " + noise_kind_name(s.kind) + " noise has no per-pixel closed form");
 }
 
 double noise_pixel_variance(const NoiseSettings& s) {
@@ -40,8 +50,10 @@ double noise_pixel_variance(const NoiseSettings& s) {
     case NoiseKind::Uniform: return 1.0 / 12.0;
     case NoiseKind::Gaussian: return s.std * s.std;
     case NoiseKind::Binary: return s.binary_p * (1.0 - s.binary_p);
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid: break;
   }
-  return 0;
+  throw std::logic_error("noise_pixel_variance: " + noise_kind_name(s.kind) + " noise has no per-pixel closed form");
 }
 
 namespace {
@@ -93,6 +105,12 @@ void generate_noise(const NoiseSettings& settings, uint64_t first_sample, int64_
         philox_pixels::gaussian_pair(bits[2], bits[3], mean, std, values + 2);
       });
     }
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid:
+      if (!settings.basis || settings.basis->pixels != pixels)
+        throw std::logic_error("generate_noise: " + noise_kind_name(settings.kind) + " noise without its basis of " +
+                               std::to_string(pixels) + " pixels");
+      return generate_structured_noise(*settings.basis, settings.seed, first_sample, count, out);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -41,6 +42,9 @@ TiltedNoise::TiltedNoise(const NoiseSettings& base, std::vector<double> tilt, in
     throw Error(fmt::format("tilted noise: {} of {} samples from the base density (need 1 to all)", from_base, samples));
   const size_t P = tilt_.size();
   switch (base_.kind) {
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid:
+      throw std::logic_error("tilted noise: " + noise_kind_name(base_.kind) + " noise is not white noise");
     case NoiseKind::Gaussian:
       if (!(base_.std > 0))
         throw UsageError(fmt::format("noise.std = {}: importance sampling shifts the noise's mean, which needs a "
@@ -102,6 +106,8 @@ void TiltedNoise::draw(uint64_t first_index, int64_t count, bool tilted, float* 
           x[j] = static_cast<double>(x[j]) < one ? 1.0f : 0.0f;
           break;
         }
+        case NoiseKind::GaborPca:
+        case NoiseKind::Sinusoid: break;  // refused by the constructor
       }
     }
   }
@@ -136,6 +142,8 @@ double TiltedNoise::log_density_ratio(const float* x) const {
     case NoiseKind::Binary:
       for (size_t j = 0; j < P; ++j) sum += x[j] != 0.0f ? log_ratio_one_[j] : log_ratio_zero_[j];
       return sum;
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid: break;  // refused by the constructor
   }
   return 0;
 }
@@ -154,8 +162,10 @@ double tilted_pixel_mean(const NoiseSettings& base, double t) {
       // E[x] = 1 / (1 - e^-t) - 1 / t; near 0 its series, 1/2 + t/12.
       return std::abs(t) < 1e-4 ? 0.5 + t / 12 : 1.0 / (-std::expm1(-t)) - 1.0 / t;
     case NoiseKind::Binary: return std::abs(t) < kNoTilt ? base.binary_p : sigmoid(logit(base.binary_p) + t);
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid: break;
   }
-  return 0;
+  throw std::logic_error("tilted_pixel_mean: " + noise_kind_name(base.kind) + " noise is not white noise");
 }
 
 }  // namespace wna

@@ -10,6 +10,10 @@
 #   WNA_MPI, WNA_TRAIN, PYTHON      the programs under test and a python3 with h5py
 #   train_tiny_model                trains (once per SCRATCH) a seconds-long logreg model on
 #                                   MNIST; sets TINY_MODEL to its path
+#   make_linear_tail_model          a two-class linear TorchScript model on 1 x 28 x 28 inputs
+#                                   that predicts class 1 exactly when w.x > 5.612 (|w| = 1,
+#                                   P = 1.0e-8 under N(0, 1) noise): SCRATCH/linear.pt, and w as
+#                                   SCRATCH/w.npy (needs torch in PYTHON)
 #   write_run_config FILE OUTPUT [LINE...]
 #                                   a small wna_mpi config (1000 samples, gamma 0) using
 #                                   TINY_MODEL, sections [run], [model], [data]; extra LINEs
@@ -86,6 +90,24 @@ train_model() {
   shift 2
   "$WNA_TRAIN" "$config" --set "train.output=$SCRATCH/$name.pt" --set "train.data_dir=$WNA_DATA_DIR" "$@" \
     >"$CAPTURE/$name.log" 2>&1 || { cat "$CAPTURE/$name.log" >&2; fail "training $name failed"; }
+}
+
+make_linear_tail_model() {
+  "$PYTHON" - "$SCRATCH" <<'PY'
+import sys
+import numpy as np
+import torch
+torch.manual_seed(5)
+w = torch.randn(784, dtype=torch.float64)
+w /= w.norm()
+linear = torch.nn.Linear(784, 2)
+with torch.no_grad():
+    linear.weight.zero_()
+    linear.weight[1] = w.float()
+    linear.bias.copy_(torch.tensor([0.0, -5.612]))
+torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), linear)).save(f"{sys.argv[1]}/linear.pt")
+np.save(f"{sys.argv[1]}/w.npy", linear.weight[1].detach().double().numpy())
+PY
 }
 
 write_run_config() {

@@ -12,21 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 "$PYTHON" -c "import torch" 2>/dev/null || { echo "SKIP: $PYTHON has no torch (python3-torch)"; exit 77; }
 
-"$PYTHON" - "$SCRATCH" <<'PY'
-import sys
-import numpy as np
-import torch
-torch.manual_seed(5)
-w = torch.randn(784, dtype=torch.float64)
-w /= w.norm()
-linear = torch.nn.Linear(784, 2)
-with torch.no_grad():
-    linear.weight.zero_()
-    linear.weight[1] = w.float()
-    linear.bias.copy_(torch.tensor([0.0, -5.612]))
-torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), linear)).save(f"{sys.argv[1]}/linear.pt")
-np.save(f"{sys.argv[1]}/w.npy", linear.weight[1].detach().double().numpy())
-PY
+make_linear_tail_model
 
 CONFIG="$SCRATCH/rare.ini"
 cat >"$CONFIG" <<INI

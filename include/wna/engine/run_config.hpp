@@ -50,7 +50,12 @@ struct RunSettings {
   // [data]
   std::string data_dir;
   // [noise]
-  NoiseSettings noise;
+  NoiseSettings noise;          // (structured kinds: the basis is fitted by the program, see below)
+  int64_t noise_components;     // gabor_pca: principal components kept
+  std::vector<double> gabor_sizes;      // gabor_pca: kernel sides
+  double noise_ridge;           // gabor_pca: ridge of the regression onto the Gabor dictionary
+  int64_t noise_fit_images;     // gabor_pca: the first training images fitted (0: all)
+  std::vector<double> sinusoid_scales;  // sinusoid: patches per side, one entry per scale
   // [gamma]
   std::vector<double> gammas;   // 0 = pure noise
 

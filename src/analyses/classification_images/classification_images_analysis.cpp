@@ -100,7 +100,8 @@ void ClassImagesAnalysis::write(ArchiveWriter& archive, SharedResults& shared, c
                                                 s.first_sample);
   define_class_image_axes(archive, spec, s.gammas, statistics.stage_samples);
   write_class_images(archive, statistics, spec, totals_.confidence_floor(), ranks.rank, ranks.size);
-  write_class_image_significance(archive, class_image_significance(statistics, s.gammas, fdr_level_, clusters_, spec),
+  write_class_image_significance(archive, class_image_significance(statistics, s.gammas, fdr_level_, clusters_, spec,
+                                                                 is_white(s.noise.kind)),
                                  spec, fdr_level_, clusters_, ranks.rank, ranks.size);
   const auto& limbs = totals_.buffer();
   const auto [begin, end] = owned_rows(static_cast<int64_t>(limbs.limb_count()), ranks.rank, ranks.size);

@@ -101,11 +101,12 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
   r.grand_mean = r.sum.sum(1) / total;
   const auto grand_variance = (r.sum_squares.sum(1) / total - r.grand_mean * r.grand_mean).clamp_min(0);
 
-  // z = (CI_c - mu) / (sigma / sqrt(count_c)); at gamma 0 mu and sigma are the noise's own.
+  // z = (CI_c - mu) / (sigma / sqrt(count_c)); at gamma 0 of white noise mu and sigma are the
+  // noise's own, elsewhere (and for structured noise, whose pixels differ) the pass's per pixel.
   r.zmap = torch::empty({G, K, P}, f64);
   for (int64_t g = 0; g < G; ++g) {
     torch::Tensor mu, sigma;
-    if (gammas[static_cast<size_t>(g)] == 0.0) {
+    if (gammas[static_cast<size_t>(g)] == 0.0 && is_white(noise.kind)) {
       mu = torch::full({P}, noise_pixel_mean(noise), f64);
       sigma = torch::full({P}, std::sqrt(noise_pixel_variance(noise)), f64);
     } else {
@@ -152,7 +153,8 @@ ClassImageStatistics finalize_class_images(const ClassImageAccumulator& accumula
 
 ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
                                                 const std::vector<double>& gammas, double fdr_level,
-                                                const ClusterSettings& cluster_settings, const ModelSpec& spec) {
+                                                const ClusterSettings& cluster_settings, const ModelSpec& spec,
+                                                bool independent_pixels) {
   const auto& z = statistics.zmap;  // G x K x P
   const int64_t G = z.size(0), K = z.size(1), P = z.size(2);
   ClassImageSignificance r;
@@ -179,7 +181,13 @@ ClassImageSignificance class_image_significance(const ClassImageStatistics& stat
   const auto pixels = finite.sum(2).to(torch::kFloat64);
   r.informational_value = ((energy - pixels * f) / ((2.0 * pixels).sqrt() * f))
                               .masked_fill(statistics.count.eq(0) | f.le(0) | pixels.eq(0), kNaN);
-  r.clusters = cluster_test(z.reshape({G, K, spec.channels, spec.height, spec.width}), f, cluster_settings);
+  const auto maps = z.reshape({G, K, spec.channels, spec.height, spec.width});
+  if (!independent_pixels) {
+    r.informational_value.fill_(kNaN);
+    r.clusters = {torch::full_like(maps, kNaN), torch::zeros(maps.sizes(), torch::kInt64)};
+    return r;
+  }
+  r.clusters = cluster_test(maps, f, cluster_settings);
   return r;
 }
 

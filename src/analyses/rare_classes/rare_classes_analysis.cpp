@@ -79,7 +79,7 @@ const KeyTable<RareClassesSettings>& rare_classes_keys() {
            .help = "subset: levels above the plain noise at most (P down to about level_fraction^max_levels)",
            .min = 1, .max = kMostSubsetLevels},
           [](S& s) -> int64_t& { return s.max_levels; });
-    t.add({.key = "moves_per_state", .type = KeyType::Integer, .default_value = "1",
+    t.add({.key = "moves_per_state", .type = KeyType::Integer, .default_value = "5",
            .help = "subset: Metropolis moves from one chain state to the next (more: less correlated samples, as many "
                    "more model queries)",
            .min = 1, .max = kMostChainMoves},
@@ -311,6 +311,10 @@ AnalysisEntry rare_classes_entry() {
             if (classes.back() >= kMostRareClasses)
               throw UsageError(fmt::format("rare_classes.classes: class index {} is beyond the {} classes the rare-class "
                                            "estimators support", classes.back(), kMostRareClasses));
+            if (!is_white(context.settings.noise.kind))
+              throw UsageError(fmt::format("rare_classes.classes: noise.kind = {} is structured noise; importance "
+                                           "sampling and subset simulation need white noise (uniform, gaussian or "
+                                           "binary)", noise_kind_name(context.settings.noise.kind)));
             if (settings.method == "subset") return make_subset_classes_analysis(context, subset_plan(context, settings, classes));
             const int64_t P = spec.pixels(), K = spec.num_classes();
             const NoiseSettings& noise = context.settings.noise;

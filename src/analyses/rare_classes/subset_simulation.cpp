@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -92,7 +93,10 @@ void subset_move(const NoiseSettings& noise, double step, const float* state, co
     case NoiseKind::Binary:
       for (int64_t p = 0; p < pixels; ++p) out[p] = static_cast<double>(draw0[p]) < step ? draw1[p] : state[p];
       return;
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid: break;
   }
+  throw std::logic_error("subset_move: " + noise_kind_name(noise.kind) + " noise has no move here (white noise only)");
 }
 
 void draws_of(const NoiseSettings& noise, uint64_t first, int64_t count, int64_t pixels, float* draw0, float* draw1) {
@@ -108,7 +112,10 @@ void draws_of(const NoiseSettings& noise, uint64_t first, int64_t count, int64_t
     case NoiseKind::Binary:
       generate_noise(uniform, first, count, pixels, draw0);
       return generate_noise(noise, first + kDrawSpan, count, pixels, draw1);
+    case NoiseKind::GaborPca:
+    case NoiseKind::Sinusoid: break;
   }
+  throw std::logic_error("draws_of: " + noise_kind_name(noise.kind) + " noise has no move here (white noise only)");
 }
 
 SubsetResult subset_simulation(Network& network, const NoiseSettings& noise, int64_t target,

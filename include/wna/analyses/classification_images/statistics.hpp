@@ -50,9 +50,13 @@ struct ClassImageSignificance {
   ClusterTest clusters;
 };
 
+// `independent_pixels`: false for structured noise, whose z scores are correlated across pixels
+// even without an effect: the informational value and the cluster test, whose nulls assume
+// independent pixels, are then not computed (NaN p values and informational values, no cluster).
 ClassImageSignificance class_image_significance(const ClassImageStatistics& statistics,
                                                 const std::vector<double>& gammas, double fdr_level,
-                                                const ClusterSettings& cluster_settings, const ModelSpec& spec);
+                                                const ClusterSettings& cluster_settings, const ModelSpec& spec,
+                                                bool independent_pixels = true);
 
 // The split-half reliability of an image from two halves of its samples (their means or sums):
 // the Spearman-Brown corrected Pearson correlation of the halves; NaN where either is constant.

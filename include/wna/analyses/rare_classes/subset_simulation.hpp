@@ -44,7 +44,7 @@ struct SubsetSettings {
   int64_t level_samples = 10000;  // N
   int64_t seeds = 1000;           // N_s = p0 N; N must be a multiple of it
   int max_levels = 20;            // levels above level 0 at most (< 64)
-  int64_t moves = 1;              // Metropolis moves from one chain state to the next
+  int64_t moves = 5;              // Metropolis moves from one chain state to the next
   double initial_step = 0.3;      // lambda at level 1
   int64_t forward_batch = 256;
 };
