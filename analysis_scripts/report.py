@@ -11,7 +11,8 @@ Writes into DIR:
                      project's visualise_classification_images figure)
   zmaps.png          per-pixel z scores of the CIs at every gamma, thresholded: only pixels
                      significant at a false discovery rate of 5% (Benjamini-Hochberg over each
-                     map's pixels, two-sided normal p-values) keep their colour
+                     map's pixels, two-sided normal p-values) keep their colour; the
+                     significant clusters of the cluster test are outlined
   histogram.png      predicted-class histogram per gamma
   convergence.png    correlation of the CI with the final CI as samples grow, at gamma 0
 and, for each optional unit-analysis group the archive holds (docs/archive.md):
@@ -90,6 +91,8 @@ class Results:
         ci_group = archive.file["/classification_images"]
         # Archived since wna computes them; recomputed here for older archives.
         self.zmap_significant = ci_group["zmap_significant"][()].astype(bool) if "zmap_significant" in ci_group else None
+        self.cluster_significant = (ci_group["zmap_cluster_significant"][()] != 0
+                                    if "zmap_cluster_significant" in ci_group else None)
         self.informational_value = ci_group["informational_value"][()] if "informational_value" in ci_group else None
         self.count = archive.ci("count")
         self.histogram = archive.ci("histogram")
@@ -356,7 +359,8 @@ def fdr_significant(z, level=FDR_LEVEL):
 
 
 def plot_zmaps(r, path):
-    """Rows: every (gamma, channel); columns: classes; only FDR-significant pixels coloured."""
+    """Rows: every (gamma, channel); columns: classes; only FDR-significant pixels coloured, the
+    significant clusters of the cluster test outlined."""
     channels, columns = r.zmap.shape[2], len(r.names)
     rows = [(g, c) for g in range(len(r.gammas)) for c in range(channels)]
     defined = r.defined
@@ -378,11 +382,17 @@ def plot_zmaps(r, path):
             z = r.zmap[g, k, c]
             significant = r.zmap_significant[g, k, c] if r.zmap_significant is not None else fdr_significant(z)
             ax.imshow(np.where(significant, z, 0.0), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-            ax.set_title(f"{name}  n = {r.count[g, k]:,}\n{int(significant.sum())} px significant", fontsize=8)
+            clusters = ""
+            if r.cluster_significant is not None and r.cluster_significant[g, k, c].any():
+                in_cluster = r.cluster_significant[g, k, c]
+                ax.contour(in_cluster.astype(float), levels=[0.5], colors="black", linewidths=0.8)
+                clusters = f"\n{int(in_cluster.sum())} px in clusters"
+            ax.set_title(f"{name}  n = {r.count[g, k]:,}\n{int(significant.sum())} px significant{clusters}", fontsize=8)
     colour_scale = plt.cm.ScalarMappable(plt.Normalize(-limit, limit), cmap="RdBu_r")
     fig.colorbar(colour_scale, ax=axes, fraction=0.02, pad=0.01, aspect=12, label="z = (CI − μ) / (σ / √n)")
     fig.suptitle(f"Per-pixel z-maps of the classification images, pixels significant at FDR {FDR_LEVEL:g} "
-                 "(Benjamini–Hochberg per map; white: not significant)", fontsize=11)
+                 "(Benjamini–Hochberg per map; white: not significant); black outlines: significant clusters "
+                 "(cluster-mass test)", fontsize=11)
     fig.supxlabel("predicted class (n = samples predicted as it)", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
