@@ -945,7 +945,8 @@ def rare_classes_section(r):
             f"Each listed class ran {rc.replicas} replicas of subset simulation, {rc.samples:,} samples per level: "
             "Markov chains through nested levels of the class's logit margin until a level holds enough samples "
             "of the class; those samples are noise conditioned on the class (their mean is its CI) and "
-            "p0^levels × their share estimates P(pred = class), its standard error from the replicas' spread. "
+            "the product of the levels' shares above their thresholds (the level fraction each, unless margins tie) and that share "
+            "estimates P(pred = class), its standard error from the replicas' spread. "
             "Effective samples count lineages (samples from one level-0 ancestor are correlated).")
         extra_header, extra_rule = "levels | model queries", " ---: | ---: |"
     lines = [f"## Rare classes ({title})", "",

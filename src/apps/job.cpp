@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <ctime>
 #include <sys/resource.h>
 #include <iostream>
@@ -64,7 +65,7 @@ struct Prepared {
   std::string fingerprint;                                 // run_fingerprint: results keys, model, test images
   std::string model_sha256;                                // of model.file, recorded in the archive
   std::string data_sha256;                                 // "<sha256>  <file>" lines of the data files read
-  std::shared_ptr<wna::NoiseBasis> noise_basis;            // structured noise: its basis (rank 0's everywhere)
+  wna::NoiseBasisSetup noise;                              // structured noise: its basis (rank 0's everywhere)
   std::optional<wna::RunState> resumed;                    // the checkpoint found at run.checkpoint, if any,
                                                            // or the merged archives' sums (wna_merge)
   std::optional<wna::MergePlan> merge;                     // wna_merge: the shares and their union
@@ -152,12 +153,17 @@ void load_config_and_model(const CommandLine& command_line, Prepared& p, bool ch
   load_for_key("model.file", s.model_file, [&] { wna::check_model_outputs(*p.network); });
 }
 
-// `fit_noise_basis`: this rank fits a structured noise's basis (the others receive it in
-// prepare_everywhere).
-std::unique_ptr<Prepared> prepare(const CommandLine& command_line, bool fit_noise_basis) {
-  auto prepared = std::make_unique<Prepared>();
-  Prepared& p = *prepared;
+// The first half of preparing: config, model and, for structured noise, its basis, fitted
+// where `fit_noise_basis` (rank 0; the others receive it before the second half).
+void prepare_model_and_noise(const CommandLine& command_line, Prepared& p, bool fit_noise_basis) {
   load_config_and_model(command_line, p, /*check_outputs=*/true);
+  p.noise = wna::build_noise_basis(p.settings, p.network->spec(), fit_noise_basis);
+  p.settings.noise.basis = p.noise.basis;
+}
+
+// The second half, with the noise final on every rank: the test images, the analyses, the
+// fingerprint and the checkpoint or merged archives to resume from.
+void prepare_run(const CommandLine& command_line, Prepared& p) {
   auto& s = p.settings;
   const auto& spec = p.network->spec();
   torch::Tensor signals, signal_labels;
@@ -179,10 +185,7 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, bool fit_nois
       p.data_sha256 += fmt::format("{}  {}\n", wna::sha256_of_file(file), file);
     }
   }
-  const wna::NoiseBasisSetup basis = wna::build_noise_basis(s, spec, fit_noise_basis);
-  p.noise_basis = basis.basis;
-  s.noise.basis = basis.basis;
-  for (const auto& file : basis.data_files) {
+  for (const auto& file : p.noise.data_files) {
     file_roles.emplace_back("data file", file);
     p.data_sha256 += fmt::format("{}  {}\n", wna::sha256_of_file(file), file);
   }
@@ -200,8 +203,8 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, bool fit_nois
   const auto probed_layers = wna::probed_layers_of(p.analysis_list());
   if (!probed_layers.empty())
     load_for_key("model.file", s.model_file, [&] { p.network->check_probes_are_exact(probed_layers); });
-  p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); }) +
-                  basis.fingerprint;
+  p.fingerprint = load_for_key("model.file", s.model_file, [&] { return wna::run_fingerprint(p.config, signals); });
+  if (p.noise.basis) p.fingerprint += wna::noise_basis_fingerprint(*p.noise.basis);
   if (p.merge) {
     wna::check_merged_data(*p.merge, p.data_sha256);
     p.resumed = wna::merged_run_state(*p.merge, p.analysis_list(), s, p.fingerprint);
@@ -214,7 +217,6 @@ std::unique_ptr<Prepared> prepare(const CommandLine& command_line, bool fit_nois
       wna::check_run_state(s.checkpoint, *p.resumed, s.block_range(), limb_counts);
     }
   }
-  return prepared;
 }
 
 // The first line where `mine` differs from `reference`, quoted with rank 0's version.
@@ -279,14 +281,13 @@ void settle_everywhere(Prepared& p, const wna::MpiSession& mpi, const std::strin
                                       "a filesystem that every node shares", s.checkpoint));
 }
 
-// Runs prepare() on every rank and agrees on the outcome: if any rank fails, every rank
-// throws, and the lowest failing rank's message is the one rank 0 reports.
-std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, const wna::MpiSession& mpi) {
-  std::unique_ptr<Prepared> prepared;
+// Runs `step` on every rank and agrees on the outcome: if any rank fails, every rank throws,
+// and the lowest failing rank's message is the one rank 0 reports.
+void on_every_rank(const wna::MpiSession& mpi, const std::function<void()>& step) {
   std::string message;
   int code = wna::kExitOk;
   try {
-    prepared = prepare(command_line, /*fit_noise_basis=*/mpi.rank() == 0);
+    step();
   } catch (const wna::UsageError& e) {
     message = e.what(), code = wna::kExitUsage;
   } catch (const std::exception& e) {
@@ -294,15 +295,23 @@ std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, co
   }
   int first_failing = code == wna::kExitOk ? mpi.size() : mpi.rank();
   MPI_Allreduce(MPI_IN_PLACE, &first_failing, 1, MPI_INT, MPI_MIN, mpi.comm());
-  if (first_failing == mpi.size()) {
-    settle_everywhere(*prepared, mpi, command_line.program);
-    if (prepared->noise_basis) wna::broadcast_noise_basis(*prepared->noise_basis, mpi.comm());
-    return prepared;
-  }
+  if (first_failing == mpi.size()) return;
   MPI_Bcast(&code, 1, MPI_INT, first_failing, mpi.comm());
   message = wna::broadcast_text(mpi.comm(), message, first_failing);
   if (code == wna::kExitUsage) throw wna::UsageError(message);
   throw wna::Error(message);
+}
+
+// Prepares the run on every rank: config and model, the structured noise's basis (fitted on
+// rank 0 and sent to the others before any analysis is made, so every rank draws the same
+// noise), then the rest; then the collective settling.
+std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, const wna::MpiSession& mpi) {
+  auto prepared = std::make_unique<Prepared>();
+  on_every_rank(mpi, [&] { prepare_model_and_noise(command_line, *prepared, /*fit_noise_basis=*/mpi.rank() == 0); });
+  if (prepared->noise.basis) wna::broadcast_noise_basis(*prepared->noise.basis, mpi.comm());
+  on_every_rank(mpi, [&] { prepare_run(command_line, *prepared); });
+  settle_everywhere(*prepared, mpi, command_line.program);
+  return prepared;
 }
 
 void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
@@ -538,7 +547,7 @@ int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSe
     wna::SharedResults shared;
     for (const auto& analysis : p.analyses) analysis->write(archive, shared, ranks);
     const auto& spec = p.network->spec();
-    if (p.noise_basis) wna::write_noise_basis(archive, *p.noise_basis, s, spec, mpi.rank());
+    if (p.noise.basis) wna::write_noise_basis(archive, *p.noise.basis, s, spec, mpi.rank());
     const std::string end_time = now_iso8601(mpi.comm());
     std::string history;  // earlier segments (a checkpoint's, or the merged shares'), then this one
     if (p.resumed)

@@ -1,6 +1,7 @@
 // The run's structured-noise basis (see include/wna/engine/noise_basis.hpp).
 #include "wna/engine/noise_basis.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "wna/core/sha256.hpp"
 #include "wna/core/mpi_session.hpp"
 #include "wna/data/datasets.hpp"
+#include "wna/noise/gabor_pca.hpp"
 
 namespace wna {
 namespace {
@@ -29,14 +31,19 @@ std::vector<int64_t> whole_numbers(const std::vector<double>& values, const std:
 
 std::vector<double> doubles_of(const std::vector<float>& values) { return {values.begin(), values.end()}; }
 
+// The most values of the Gabor dictionary (float64: 2 GiB), and the most floats one MPI
+// broadcast sends.
+constexpr int64_t kMostDictionaryValues = int64_t{1} << 28;
+constexpr size_t kBroadcastPiece = size_t{1} << 30;
+
 }  // namespace
 
 NoiseBasisSetup build_noise_basis(const RunSettings& s, const ModelSpec& spec, bool fit) {
   const int64_t C = spec.channels, H = spec.height, W = spec.width;
   NoiseBasisSetup setup;
   if (s.noise.kind == NoiseKind::Sinusoid) {
-    const auto scales = whole_numbers(s.sinusoid_scales, "noise.sinusoid_scales", std::min(H, W) / 2,
-                                      "patches per side (each patch at least 2 pixels)");
+    const auto scales = whole_numbers(s.sinusoid_scales, "noise.sinusoid_scales", std::max<int64_t>(1, std::min(H, W) / 4),
+                                      "patches per side (each patch at least 4 pixels: 2 cycles of 2)");
     setup.basis = std::make_shared<NoiseBasis>(sinusoid_basis(C, H, W, scales));
     return setup;
   }
@@ -56,8 +63,12 @@ NoiseBasisSetup build_noise_basis(const RunSettings& s, const ModelSpec& spec, b
   setup.data_files = train.files;
   const int64_t count = s.noise_fit_images > 0 ? std::min(s.noise_fit_images, train.size()) : train.size();
   const auto images = train.images.slice(0, 0, count).to(torch::kFloat32).contiguous();
-  setup.fingerprint = fmt::format("gabor_pca training images (SHA-256) = {} images, {}\n", count,
-                                  sha256_of_bytes(images.data_ptr<float>(), static_cast<size_t>(images.numel()) * sizeof(float)));
+  int64_t kernels = 0;  // the dictionary's columns, before it is built
+  for (const int64_t side : sides) kernels += C * ((H + side - 1) / side) * ((W + side - 1) / side) * 8;
+  if (kernels * C * H * W > kMostDictionaryValues)
+    throw UsageError(fmt::format("noise.gabor_sizes = {}: {} Gabor kernels of {} pixels each are more than the {} "
+                                 "values the fit holds (valid: larger sides)",
+                                 fmt::join(s.gabor_sizes, ", "), kernels, C * H * W, kMostDictionaryValues));
   const auto dictionary = gabor_dictionary(C, H, W, sides);
   if (s.noise_components > dictionary.size(1) || s.noise_components > count)
     throw UsageError(fmt::format("noise.components = {}: more than the {} Gabor kernels of noise.gabor_sizes or the {} "
@@ -79,7 +90,18 @@ NoiseBasisSetup build_noise_basis(const RunSettings& s, const ModelSpec& spec, b
 
 void broadcast_noise_basis(NoiseBasis& basis, MPI_Comm comm, int root) {
   for (std::vector<float>* part : {&basis.images, &basis.offset, &basis.low, &basis.high})
-    check_mpi(MPI_Bcast(part->data(), static_cast<int>(part->size()), MPI_FLOAT, root, comm), "sending the noise basis");
+    for (size_t first = 0; first < part->size(); first += kBroadcastPiece) {
+      const size_t count = std::min(kBroadcastPiece, part->size() - first);
+      check_mpi(MPI_Bcast(part->data() + first, static_cast<int>(count), MPI_FLOAT, root, comm),
+                "sending the noise basis");
+    }
+}
+
+std::string noise_basis_fingerprint(const NoiseBasis& basis) {
+  std::string bytes;
+  for (const std::vector<float>* part : {&basis.images, &basis.offset, &basis.low, &basis.high})
+    bytes.append(reinterpret_cast<const char*>(part->data()), part->size() * sizeof(float));
+  return fmt::format("noise basis (SHA-256) = {}\n", sha256_of_bytes(bytes.data(), bytes.size()));
 }
 
 void write_noise_basis(ArchiveWriter& archive, const NoiseBasis& basis, const RunSettings& s, const ModelSpec& spec,

@@ -140,8 +140,9 @@ const KeyTable<RunSettings>& engine_keys() {
            .min = 2, .max = 4096},
           [](S& s) -> std::vector<double>& { return s.gabor_sizes; });
     t.add({.section = "noise", .key = "ridge", .type = KeyType::Real, .default_value = "0.1",
-           .help = "gabor_pca: ridge (alpha) of the regression of the training images onto the Gabor kernels",
-           .min = 0, .max = 1e6},
+           .help = "gabor_pca: ridge (alpha) of the regression of the training images onto the Gabor kernels (above "
+                   "0: the kernels outnumber the pixels)",
+           .min = 1e-12, .max = 1e6},
           [](S& s) -> double& { return s.noise_ridge; });
     t.add({.section = "noise", .key = "fit_images", .type = KeyType::Integer, .default_value = "0",
            .help = "gabor_pca: the first this many training images are fitted (0: all)", .min = 0, .max = 1e9},

@@ -11,7 +11,6 @@
 namespace wna {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 constexpr int kOrientations = 4;
 
 // A tensor's values as a float vector (row-major).

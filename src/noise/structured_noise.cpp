@@ -9,7 +9,6 @@
 namespace wna {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 constexpr int kSinusoidOrientations = 6;
 
 }  // namespace

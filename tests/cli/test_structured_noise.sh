@@ -3,7 +3,8 @@
 # MNIST training images writes the basis it drew from (/noise_basis), and its classification
 # images, averages of min-max scaled combinations of that basis, lie in the span of the stored
 # components, the offset and 1, within [0, 1]. 1 rank and 3 ranks x
-# 2 threads write the same bits (basis included); the templates analysis runs on it; sinusoid
+# 2 threads write the same bits (basis included, and the attack, whose noise inputs every rank
+# makes: a rank drawing from another basis would differ); the templates analysis runs on it; sinusoid
 # noise runs too. Bad sizes, a missing data directory and rare classes on structured noise are
 # usage errors naming the key.
 set -euo pipefail
@@ -12,7 +13,7 @@ train_tiny_model
 
 CONFIG="$SCRATCH/gabor.ini"
 write_run_config "$CONFIG" "$SCRATCH/out.h5" "[noise]" "kind = gabor_pca" "components = 30" "fit_images = 3000" \
-  "[templates]" "enabled = true"
+  "[templates]" "enabled = true" "[attack]" "enabled = true" "inputs = 100" "gammas = 0.5"
 expect_same_archive_on_1_and_n_ranks "$CONFIG" 3 --set run.threads=2
 
 "$PYTHON" - "$SCRATCH/np1.h5" <<'PY'

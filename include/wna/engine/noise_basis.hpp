@@ -13,14 +13,13 @@
 #include "wna/archive/archive.hpp"
 #include "wna/engine/run_config.hpp"
 #include "wna/models/network.hpp"
-#include "wna/noise/gabor_pca.hpp"
+#include "wna/noise/structured_noise.hpp"
 
 namespace wna {
 
 struct NoiseBasisSetup {
   std::shared_ptr<NoiseBasis> basis;    // nullptr for white noise
   std::vector<std::string> data_files;  // the training files it was fitted to
-  std::string fingerprint;              // a line for the checkpoint fingerprint: the fitted images' SHA-256
 };
 
 // The basis for `spec`'s images: fitted when `fit`, else of the right shape with zeros (for a
@@ -29,6 +28,10 @@ NoiseBasisSetup build_noise_basis(const RunSettings& settings, const ModelSpec& 
 
 // Collective: every rank's basis becomes `root`'s (in place: copies of the settings see it).
 void broadcast_noise_basis(NoiseBasis& basis, MPI_Comm comm, int root = 0);
+
+// A line for the checkpoint fingerprint: the basis's SHA-256 (a resumed run or a merge refits
+// it, perhaps on other hardware: its samples must be the same).
+std::string noise_basis_fingerprint(const NoiseBasis& basis);
 
 // Collective: /noise_basis (images, offset, coefficient ranges) and its settings as attributes.
 void write_noise_basis(ArchiveWriter& archive, const NoiseBasis& basis, const RunSettings& settings,

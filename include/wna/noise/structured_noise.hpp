@@ -24,6 +24,8 @@
 
 namespace wna {
 
+inline constexpr double kPi = 3.14159265358979323846;
+
 struct NoiseBasis {
   int64_t pixels = 0;               // P = C x H x W
   std::vector<float> images;        // D x P: b_k, row-major

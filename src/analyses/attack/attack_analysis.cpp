@@ -59,14 +59,20 @@ struct Cell {
 
 class AttackAnalysis : public Analysis {
  public:
-  AttackAnalysis(const RunContext& context, AttackSettings settings, torch::Tensor bases, torch::Tensor class_means)
-      : context_(context), settings_(std::move(settings)), bases_(std::move(bases)), class_means_(std::move(class_means)) {}
+  AttackAnalysis(const RunContext& context, AttackSettings settings, torch::Tensor test_images, torch::Tensor class_means)
+      : context_(context), settings_(std::move(settings)), test_images_(std::move(test_images)),
+        class_means_(std::move(class_means)) {}
   std::string name() const override { return "attack"; }
 
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override {
     const ModelSpec& spec = context_.network.spec();
     const int64_t K = spec.num_classes(), P = spec.pixels(), N = settings_.inputs;
     const auto A = static_cast<int64_t>(settings_.gammas.size());
+    // The noise inputs are made here, not in make(): a structured noise's basis reaches every
+    // rank only after the analyses are made (engine/noise_basis.hpp).
+    auto noise = torch::empty({N, P}, torch::kFloat32);
+    generate_noise(context_.settings.noise, kAttackNoiseBase, N, P, noise.data_ptr<float>());
+    const auto bases = torch::stack({test_images_, noise}).contiguous();
     // perturbations[0]: the classification images min-max scaled (NaN rows: never predicted);
     // perturbations[1]: the mean training images.
     const auto perturbations =
@@ -89,7 +95,7 @@ class AttackAnalysis : public Analysis {
             int64_t count = 0;
             for (int64_t first = 0; first < N; first += context_.settings.forward_batch) {
               const int64_t n = std::min(context_.settings.forward_batch, N - first);
-              const auto inputs = attacked_inputs(bases_[cell.base].slice(0, first, first + n), perturbation,
+              const auto inputs = attacked_inputs(bases[cell.base].slice(0, first, first + n), perturbation,
                                                   settings_.gammas[static_cast<size_t>(cell.gamma)]);
               count += predicted_classes(class_probabilities(network, inputs.data_ptr<float>(), n)).eq(cell.target)
                            .sum().item<int64_t>();
@@ -144,7 +150,7 @@ class AttackAnalysis : public Analysis {
  private:
   const RunContext& context_;
   AttackSettings settings_;
-  torch::Tensor bases_;        // 2 x N x P float32: the test images, the noise inputs
+  torch::Tensor test_images_;  // N x P float32: the first N test images (the other base is noise)
   torch::Tensor class_means_;  // K x P float64: the mean training image of each class
 };
 
@@ -172,10 +178,9 @@ AnalysisEntry attack_entry() {
             sums.index_add_(0, train.labels.to(torch::kInt64), train.images.reshape({train.size(), P}).to(torch::kFloat64));
             const auto members = torch::bincount(train.labels.to(torch::kInt64), {}, K).to(torch::kFloat64);
             const auto class_means = (sums / members.unsqueeze(1)).masked_fill(members.eq(0).unsqueeze(1), kNaN);
-            auto noise = torch::empty({N, P}, torch::kFloat32);
-            generate_noise(context.settings.noise, kAttackNoiseBase, N, P, noise.data_ptr<float>());
-            const auto bases = torch::stack({test.images.slice(0, 0, N).reshape({N, P}).to(torch::kFloat32), noise});
-            return std::make_unique<AttackAnalysis>(context, settings, bases.contiguous(), class_means);
+            return std::make_unique<AttackAnalysis>(
+                context, settings, test.images.slice(0, 0, N).reshape({N, P}).to(torch::kFloat32).contiguous(),
+                class_means);
           }};
 }
 

@@ -288,6 +288,10 @@ SubsetClassesPlan subset_plan(const RunContext& context, const RareClassesSettin
     throw UsageError(fmt::format("rare_classes.moves_per_state: {} moves for each of a chain's {} states "
                                  "(rare_classes.level_fraction = {}) are more than the {} moves a chain may make",
                                  settings.moves_per_state, N / seeds, settings.level_fraction, kMostChainMoves));
+  if (static_cast<double>(N - seeds) * static_cast<double>(settings.moves_per_state) >= 0x1p31)
+    throw UsageError(fmt::format("rare_classes.samples: {} samples per level with {} moves per state make {} moves a "
+                                 "level, more than the 2^31 its exact counts hold",
+                                 N, settings.moves_per_state, (N - seeds) * settings.moves_per_state));
   SubsetClassesPlan plan;
   plan.classes = std::move(classes);
   plan.subset.level_samples = N;

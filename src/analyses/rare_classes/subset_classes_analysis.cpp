@@ -28,12 +28,13 @@ uint64_t replica_stream(int64_t target, int64_t replica) {
 // (replica parity).
 struct SubsetSums {
   ExactLayout layout;
-  ExactField last_level, reached, effective, threshold, step, accepted, proposed, level_hits, image;
+  ExactField last_level, reached, effective, threshold, above, step, accepted, proposed, level_hits, image;
   SubsetSums(int64_t classes, int64_t replicas, int64_t levels, int64_t pixels)
       : last_level(layout.add("last_level", {classes, replicas})),
         reached(layout.add("reached", {classes, replicas})),
         effective(layout.add("effective_samples", {classes, replicas})),
         threshold(layout.add("threshold", {classes, replicas, levels})),
+        above(layout.add("above", {classes, replicas, levels})),
         step(layout.add("step", {classes, replicas, levels})),
         accepted(layout.add("accepted", {classes, replicas, levels})),
         proposed(layout.add("proposed", {classes, replicas, levels})),
@@ -75,7 +76,7 @@ class SubsetClassesAnalysis : public Analysis {
     const ModelSpec& spec = context_.network.spec();
     const SubsetSettings& s = plan_.subset;
     const int64_t P = spec.pixels(), N = s.level_samples, levels = s.max_levels + 1;
-    const double level_fraction = static_cast<double>(s.seeds) / static_cast<double>(N);
+    const double level_fraction = static_cast<double>(s.seeds) / static_cast<double>(N);  // p0
     const auto f64 = torch::kFloat64, i64 = torch::kInt64;
     auto image = torch::full({L(), P}, kNaN, f64), split_half = torch::full({L()}, kNaN, f64);
     auto probability = torch::empty({L()}, f64), standard_error = torch::full({L()}, kNaN, f64);
@@ -83,7 +84,7 @@ class SubsetClassesAnalysis : public Analysis {
     auto replica_probability = torch::empty({L(), R()}, f64), last_level = torch::empty({L(), R()}, i64);
     auto reached = torch::empty({L(), R()}, i64), threshold = torch::full({L(), R(), levels}, kNaN, f64);
     auto acceptance = torch::full({L(), R(), levels}, kNaN, f64), step = torch::full({L(), R(), levels}, kNaN, f64);
-    auto level_hits = torch::full({L(), R(), levels}, -1, i64);
+    auto level_hits = torch::full({L(), R(), levels}, -1, i64), level_above = torch::full({L(), R(), levels}, -1, i64);
     const SubsetSums& at = sums_layout_;
     const auto count = [&](size_t i) { return static_cast<int64_t>(std::llround(sums_.value(i))); };
     for (int64_t l = 0; l < L(); ++l) {
@@ -92,8 +93,10 @@ class SubsetClassesAnalysis : public Analysis {
         const int64_t k = count(at.last_level.at({l, r})), h = count(at.level_hits.at({l, r, k}));
         last_level[l][r] = k;
         reached[l][r] = count(at.reached.at({l, r}));
-        replica_probability[l][r] = std::pow(level_fraction, static_cast<double>(k)) * static_cast<double>(h) /
-                                    static_cast<double>(N);
+        double p = static_cast<double>(h) / static_cast<double>(N);  // as SubsetResult::probability
+        for (int64_t level = 1; level <= k; ++level)
+          p *= static_cast<double>(count(at.above.at({l, r, level}))) / static_cast<double>(N);
+        replica_probability[l][r] = p;
         half_hits[r % 2] += h;
         effective[l] += sums_.value(at.effective.at({l, r}));
         queries[l] += N + k * (N - s.seeds) * s.moves;
@@ -101,6 +104,7 @@ class SubsetClassesAnalysis : public Analysis {
           level_hits[l][r][level] = count(at.level_hits.at({l, r, level}));
           if (level == 0) continue;
           threshold[l][r][level] = sums_.value(at.threshold.at({l, r, level}));
+          level_above[l][r][level] = count(at.above.at({l, r, level}));
           step[l][r][level] = sums_.value(at.step.at({l, r, level}));
           acceptance[l][r][level] = sums_.value(at.accepted.at({l, r, level})) / sums_.value(at.proposed.at({l, r, level}));
         }
@@ -138,7 +142,7 @@ class SubsetClassesAnalysis : public Analysis {
         "classification image by subset simulation: the mean of every replica's last-level samples predicted as the "
         "class (noise conditioned on the class); NaN where no replica reached it");
     put("probability", probability, {"rare_class"},
-        "P(pred = class) under the run's noise: the mean over replicas of p0^k h / N");
+        "P(pred = class) under the run's noise: the mean over replicas of (n_1 / N) ... (n_k / N) h / N");
     put("probability_standard_error", standard_error, {"rare_class"},
         "standard error of probability from the replicas' spread: their standard deviation / sqrt(replicas)");
     put("effective_samples", effective, {"rare_class"},
@@ -148,13 +152,17 @@ class SubsetClassesAnalysis : public Analysis {
     put("split_half_reliability", split_half, {"rare_class"},
         "Spearman-Brown corrected correlation of the classification images of even and odd replicas");
     put("model_queries", queries, {"rare_class"}, "forward passes spent on the class, over all replicas");
-    put("replica_probability", replica_probability, {"rare_class", "replica"}, "each replica's p0^k h / N");
+    put("replica_probability", replica_probability, {"rare_class", "replica"},
+        "each replica's (n_1 / N) ... (n_k / N) h / N");
     put("last_level", last_level, {"rare_class", "replica"}, "k: the replica's last level (0: plain noise sufficed)");
     put("reached_class", reached, {"rare_class", "replica"},
         "1 where the replica's last level had at least p0 N samples of the class; 0 where it stopped at "
         "max_levels or on tied margins (its estimate is then less reliable)");
     put("level_threshold", threshold, {"rare_class", "replica", "level"},
         "b_k: the logit margin level k's samples exceed (rounded to 2^-32); NaN at level 0 and past the last level");
+    put("level_above", level_above, {"rare_class", "replica", "level"},
+        "n_k: samples of level k - 1 with margin >= b_k (the seeds, p0 N, unless margins tie at b_k); -1 at level 0 "
+        "and past the last level");
     put("level_hits", level_hits, {"rare_class", "replica", "level"},
         "samples of level k predicted as the class; -1 past the last level");
     put("level_acceptance", acceptance, {"rare_class", "replica", "level"},
@@ -188,6 +196,7 @@ class SubsetClassesAnalysis : public Analysis {
     for (int64_t k = 0; k <= result.final_level(); ++k) {
       const SubsetLevel& level = result.levels[static_cast<size_t>(k)];
       sums.add(at.threshold.at({l, r, k}), level.threshold);
+      sums.add(at.above.at({l, r, k}), static_cast<double>(level.above));
       sums.add(at.step.at({l, r, k}), level.step);
       sums.add(at.accepted.at({l, r, k}), static_cast<double>(level.accepted));
       sums.add(at.proposed.at({l, r, k}), static_cast<double>(level.proposed));

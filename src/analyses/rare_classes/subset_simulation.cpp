@@ -72,6 +72,13 @@ double clustered_effective_samples(const float* images, int64_t pixels,
 
 }  // namespace
 
+double SubsetResult::probability(int64_t level_samples) const {
+  const double N = static_cast<double>(level_samples);
+  double p = static_cast<double>(final_hits()) / N;
+  for (size_t k = 1; k < levels.size(); ++k) p *= static_cast<double>(levels[k].above) / N;
+  return p;
+}
+
 void subset_move(const NoiseSettings& noise, double step, const float* state, const float* draw0, const float* draw1,
                  int64_t pixels, float* out) {
   switch (noise.kind) {
@@ -121,7 +128,7 @@ void draws_of(const NoiseSettings& noise, uint64_t first, int64_t count, int64_t
 SubsetResult subset_simulation(Network& network, const NoiseSettings& noise, int64_t target,
                                const SubsetSettings& settings, uint64_t stream, const SubsetHit& on_hit) {
   const int64_t P = network.spec().pixels(), N = settings.level_samples, S = settings.seeds;
-  if (S < 1 || N % S != 0 || settings.moves < 1 || N / S * settings.moves > kMostChainMoves || S >= kMostSubsetSeeds || N >= kMostLevelSamples ||
+  if (S < 1 || S >= N || N % S != 0 || settings.moves < 1 || N / S * settings.moves > kMostChainMoves || S >= kMostSubsetSeeds || N >= kMostLevelSamples ||
       settings.max_levels < 0 || settings.max_levels > kMostSubsetLevels)
     throw Error(fmt::format("subset simulation: {} samples per level in chains from {} seeds, {} levels: outside "
                             "what the stream layout holds",
@@ -156,9 +163,12 @@ SubsetResult subset_simulation(Network& network, const NoiseSettings& noise, int
     const double lowest_seed = margins[static_cast<size_t>(order[static_cast<size_t>(S - 1)])];
     const double highest_other = margins[static_cast<size_t>(order[static_cast<size_t>(S)])];
     // (A chain repeats a state whose move was refused, so equal margins are common: the level
-    // set is s >= b, which holds every seed; a threshold that does not rise ends the run.)
+    // set is s >= b, which holds every seed and, where margins tie at b, more than N_s samples:
+    // the level's conditional probability is then their share, not p0. A threshold that does
+    // not rise ends the run.)
     SubsetLevel next{.threshold = 0.5 * (lowest_seed + highest_other)};
     if (result.final_level() > 0 && !(next.threshold > result.levels.back().threshold)) break;
+    next.above = std::count_if(margins.begin(), margins.end(), [&](double m) { return m >= next.threshold; });
     const uint64_t level_stream = stream + static_cast<uint64_t>(result.final_level() + 1) * kLevelSpan;
 
     // Block 0: the seeds (through `proposal`, since they come from the block they overwrite).

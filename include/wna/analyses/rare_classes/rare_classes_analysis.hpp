@@ -26,7 +26,9 @@ namespace wna {
 
 // The Philox samples of class c's estimators start at 2^63 + c 2^52, apart from every other
 // noise of a run (the noise pass below 1e15, microstimulation from 2^62, the attack from 3 2^61):
-// importance sampling below 2^48 of them, subset simulation's replicas from 2^48 on.
+// importance sampling's samples below 2^40 of them and its pilots from 2^44 to 61 x 2^44,
+// subset simulation's replicas from 2^48 on (r x 2^42 each). The two regions overlap past
+// 2^48; a run uses one method, so no run draws the same numbers twice.
 inline constexpr int64_t kMostRareClasses = 2048;
 inline constexpr uint64_t rare_class_stream(int64_t target) {
   return (uint64_t{1} << 63) + static_cast<uint64_t>(target) * (uint64_t{1} << 52);

@@ -3,7 +3,8 @@
 // (replicas) of rare_classes/subset_simulation.hpp, each from its own part of the class's
 // stream. From them:
 //   classification image   the mean of every replica's last-level samples predicted as the class
-//   P(pred = c)            the mean of the replicas' estimates p0^k h / N, with its standard error
+//   P(pred = c)            the mean of the replicas' estimates (n_1 / N) ... (n_k / N) h / N
+//                          (subset_simulation.hpp), with its standard error
 //                          from their spread (sd / sqrt(R))
 //   effective samples      summed over the replicas (each clustered by chain)
 //   split-half reliability of the CIs of even and odd replicas, Spearman-Brown corrected

@@ -9,10 +9,11 @@
 // seed N_s Markov chains of N / N_s states each, whose moves leave the noise distribution
 // invariant and are accepted only inside {s >= b_k}: N samples of the noise conditioned on
 // s >= b_k. The first level with at least N_s samples predicted as c ends the run:
-//   P(pred = c) = p0^k h / N    (h: that level's samples predicted as c)
+//   P(pred = c) = (n_1 / N) ... (n_k / N) h / N    (h: that level's samples predicted as c;
+//                                                   n_j = N_s = p0 N unless margins tie at b_j)
 // and those h samples are draws from the noise conditioned on pred = c (the class's
 // classification image is their mean). A run also ends after `max_levels` levels, or when a
-// threshold does not rise (margins tied across the seeds); its estimate is then p0^k h / N of its last level.
+// threshold does not rise (margins tied across the seeds); its estimate is then that of its last level.
 //
 // Moves, with one step size lambda in (0, 1], adapted after every step of all chains towards
 // 30% acceptance (lambda *= exp(acceptance - 0.3)) and carried from level to level; `moves`
@@ -59,6 +60,7 @@ inline constexpr uint64_t kSubsetStreamSpan = uint64_t{1} << 42;
 
 struct SubsetLevel {
   double threshold = 0;      // b_k (level 0: none, 0 here)
+  int64_t above = 0;         // n_k: samples of level k - 1 with margin >= b_k (N_s unless margins tie)
   int64_t accepted = 0;      // moves accepted inside the level set
   int64_t proposed = 0;      // moves proposed (level 0: none)
   double step = 0;           // lambda after the level's last step
@@ -73,6 +75,8 @@ struct SubsetResult {
                                     // inflation of their lineages (clustered by level-0 ancestor)
   int64_t final_hits() const { return levels.back().hits; }
   int64_t final_level() const { return static_cast<int64_t>(levels.size()) - 1; }
+  // (n_1 / N) ... (n_k / N) h / N.
+  double probability(int64_t level_samples) const;
 };
 
 // Called for each sample of the last level predicted as the class (image: the model's pixels).
