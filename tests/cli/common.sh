@@ -11,9 +11,10 @@
 #   train_tiny_model                trains (once per SCRATCH) a seconds-long logreg model on
 #                                   MNIST; sets TINY_MODEL to its path
 #   make_linear_tail_model          a two-class linear TorchScript model on 1 x 28 x 28 inputs
-#                                   that predicts class 1 exactly when w.x > 5.612 (|w| = 1,
-#                                   P = 1.0e-8 under N(0, 1) noise): SCRATCH/linear.pt, and w as
-#                                   SCRATCH/w.npy (needs torch in PYTHON)
+#                                   that predicts class 1 exactly when w.x > t = 5.612 (|w| = 1):
+#                                   SCRATCH/linear.pt, and its ground truth under N(0, 1) noise in
+#                                   SCRATCH/truth.npz: w, tail = P(pred = 1) = 1 - Phi(t) = 1.0e-8,
+#                                   mills = |E[x | pred = 1]| = phi(t) / tail (needs torch)
 #   write_run_config FILE OUTPUT [LINE...]
 #                                   a small wna_mpi config (1000 samples, gamma 0) using
 #                                   TINY_MODEL, sections [run], [model], [data]; extra LINEs
@@ -94,6 +95,7 @@ train_model() {
 
 make_linear_tail_model() {
   "$PYTHON" - "$SCRATCH" <<'PY'
+import math
 import sys
 import numpy as np
 import torch
@@ -106,7 +108,11 @@ with torch.no_grad():
     linear.weight[1] = w.float()
     linear.bias.copy_(torch.tensor([0.0, -5.612]))
 torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), linear)).save(f"{sys.argv[1]}/linear.pt")
-np.save(f"{sys.argv[1]}/w.npy", linear.weight[1].detach().double().numpy())
+stored = linear.weight[1].detach().double().numpy()
+t = 5.612
+tail = 0.5 * math.erfc(t / math.sqrt(2))
+np.savez(f"{sys.argv[1]}/truth.npz", w=stored / np.linalg.norm(stored), tail=tail,
+         mills=math.exp(-t * t / 2) / math.sqrt(2 * math.pi) / tail)
 PY
 }
 
