@@ -63,19 +63,19 @@ NoiseBasisSetup build_noise_basis(const RunSettings& s, const ModelSpec& spec, b
   setup.data_files = train.files;
   const int64_t count = s.noise_fit_images > 0 ? std::min(s.noise_fit_images, train.size()) : train.size();
   const auto images = train.images.slice(0, 0, count).to(torch::kFloat32).contiguous();
-  int64_t kernels = 0;  // the dictionary's columns, before it is built
+  int64_t kernels = 0;  // the dictionary's columns (gabor_dictionary's count), known before it is built
   for (const int64_t side : sides) kernels += C * ((H + side - 1) / side) * ((W + side - 1) / side) * 8;
   if (kernels * C * H * W > kMostDictionaryValues)
     throw UsageError(fmt::format("noise.gabor_sizes = {}: {} Gabor kernels of {} pixels each are more than the {} "
                                  "values the fit holds (valid: larger sides)",
                                  fmt::join(s.gabor_sizes, ", "), kernels, C * H * W, kMostDictionaryValues));
-  const auto dictionary = gabor_dictionary(C, H, W, sides);
-  if (s.noise_components > dictionary.size(1) || s.noise_components > count)
+  if (s.noise_components > kernels || s.noise_components > count)
     throw UsageError(fmt::format("noise.components = {}: more than the {} Gabor kernels of noise.gabor_sizes or the {} "
                                  "training images fitted",
-                                 s.noise_components, dictionary.size(1), count));
+                                 s.noise_components, kernels, count));
   if (fit) {
-    setup.basis = std::make_shared<NoiseBasis>(fit_gabor_pca(images, dictionary, s.noise_components, s.noise_ridge));
+    setup.basis = std::make_shared<NoiseBasis>(
+        fit_gabor_pca(images, gabor_dictionary(C, H, W, sides), s.noise_components, s.noise_ridge));
     return setup;
   }
   setup.basis = std::make_shared<NoiseBasis>();

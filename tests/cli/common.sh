@@ -15,6 +15,9 @@
 #                                   SCRATCH/linear.pt, and its ground truth under N(0, 1) noise in
 #                                   SCRATCH/truth.npz: w, tail = P(pred = 1) = 1 - Phi(t) = 1.0e-8,
 #                                   mills = |E[x | pred = 1]| = phi(t) / tail (needs torch)
+#   write_linear_tail_config FILE [LINE...]
+#                                   a wna_mpi config of that model under N(0, 1) noise (20,000
+#                                   samples; [run], [model], [noise]); LINEs are appended
 #   write_run_config FILE OUTPUT [LINE...]
 #                                   a small wna_mpi config (1000 samples, gamma 0) using
 #                                   TINY_MODEL, sections [run], [model], [data]; extra LINEs
@@ -114,6 +117,32 @@ tail = 0.5 * math.erfc(t / math.sqrt(2))
 np.savez(f"{sys.argv[1]}/truth.npz", w=stored / np.linalg.norm(stored), tail=tail,
          mills=math.exp(-t * t / 2) / math.sqrt(2 * math.pi) / tail)
 PY
+}
+
+write_linear_tail_config() {
+  local file=$1
+  shift
+  {
+    cat <<EOF
+[run]
+samples = 20000
+block_size = 5000
+forward_batch = 500
+threads = 1
+progress_seconds = 0
+[model]
+file = $SCRATCH/linear.pt
+format = torchscript
+input_shape = 1, 28, 28
+classes = 2
+[noise]
+kind = gaussian
+mean = 0
+std = 1
+EOF
+    local line
+    for line in "$@"; do echo "$line"; done
+  } >"$file"
 }
 
 write_run_config() {

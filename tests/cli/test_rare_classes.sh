@@ -15,26 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 make_linear_tail_model
 
 CONFIG="$SCRATCH/rare.ini"
-cat >"$CONFIG" <<INI
-[run]
-samples = 20000
-block_size = 5000
-forward_batch = 500
-threads = 1
-progress_seconds = 0
-[model]
-file = $SCRATCH/linear.pt
-format = torchscript
-input_shape = 1, 28, 28
-classes = 2
-[noise]
-kind = gaussian
-mean = 0
-std = 1
-[rare_classes]
-classes = all
-samples = 100000
-INI
+write_linear_tail_config "$CONFIG" "[rare_classes]" "classes = all" "samples = 100000"
 expect_same_archive_on_1_and_n_ranks "$CONFIG" 3 --set run.threads=2
 
 "$PYTHON" - "$SCRATCH" <<'PY'

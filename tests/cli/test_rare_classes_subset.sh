@@ -14,31 +14,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 make_linear_tail_model
 CONFIG="$SCRATCH/subset.ini"
-cat >"$CONFIG" <<INI
-[run]
-samples = 20000
-block_size = 5000
-forward_batch = 500
-threads = 1
-progress_seconds = 0
-output = $SCRATCH/truth.h5
-[model]
-file = $SCRATCH/linear.pt
-format = torchscript
-input_shape = 1, 28, 28
-classes = 2
-[noise]
-kind = gaussian
-mean = 0
-std = 1
-[rare_classes]
-classes = all
-method = subset
-samples = 4000
-replicas = 8
-moves_per_state = 5
-INI
-"$MPIEXEC" -n 2 "$WNA_MPI" "$CONFIG" >"$CAPTURE/truth.log" 2>&1 || { cat "$CAPTURE/truth.log" >&2; fail "the run failed"; }
+write_linear_tail_config "$CONFIG" "[rare_classes]" "classes = all" "method = subset" "samples = 4000" "replicas = 8" \
+  "moves_per_state = 5"
+"$MPIEXEC" -n 2 "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/truth.h5" >"$CAPTURE/truth.log" 2>&1 || { cat "$CAPTURE/truth.log" >&2; fail "the run failed"; }
 
 "$PYTHON" - "$SCRATCH" <<'PY'
 import sys
