@@ -38,7 +38,8 @@ message(STATUS "CUDA kernels: ${CMAKE_CUDA_COMPILER} ${CMAKE_CUDA_COMPILER_VERSI
 add_library(wna_noise_cuda STATIC ${CMAKE_SOURCE_DIR}/src/noise/noise_cuda.cu)
 target_include_directories(wna_noise_cuda PUBLIC ${CMAKE_SOURCE_DIR}/include ${RANDOM123_INCLUDE_DIR})
 target_link_libraries(wna_noise_cuda PUBLIC CUDA::cudart)
-# No fused multiply-adds: the gaussian values stay as close to the host's as CUDA's libm allows.
+# No fused multiply-adds, as on the host (-ffp-contract=off on wna::noise): single-precision
+# gaussian noise is then the host's bits, double-precision as close as CUDA's libm allows.
 target_compile_options(wna_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false>)
 set_target_properties(wna_noise_cuda PROPERTIES CUDA_STANDARD 17 POSITION_INDEPENDENT_CODE ON)
 
@@ -46,9 +47,11 @@ set_target_properties(wna_noise_cuda PROPERTIES CUDA_STANDARD 17 POSITION_INDEPE
 # LibTorch, MPI or HDF5: bench/gpu_check.sh builds it with nvcc alone on a bare GPU machine.
 add_executable(wna_check_noise_cuda ${CMAKE_SOURCE_DIR}/tests/cuda/check_noise_cuda.cu
                                     ${CMAKE_SOURCE_DIR}/src/noise/noise.cpp
+                                    ${CMAKE_SOURCE_DIR}/src/noise/white_noise.cpp
+                                    ${CMAKE_SOURCE_DIR}/src/noise/white_noise_avx2.cpp
                                     ${CMAKE_SOURCE_DIR}/src/noise/structured_noise.cpp)
 target_link_libraries(wna_check_noise_cuda PRIVATE wna_noise_cuda)
-target_compile_options(wna_check_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${WNA_WARNINGS}>)
+target_compile_options(wna_check_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${WNA_WARNINGS} -ffp-contract=off>)
 set_target_properties(wna_check_noise_cuda PROPERTIES CUDA_STANDARD 17)
 
 find_path(WNA_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})

@@ -158,6 +158,14 @@ const KeyTable<RunSettings>& engine_keys() {
     t.add({.section = "noise", .key = "std", .type = KeyType::Real, .default_value = "0.25",
            .help = "gaussian noise standard deviation", .min = 0, .max = 100},
           [](S& s) -> double& { return s.noise.std; });
+    t.add({.section = "noise", .key = "gaussian_precision", .type = KeyType::Text, .default_value = "single",
+           .help = "gaussian noise's Box-Muller transform: single (float arithmetic with wna's own log, sin and cos; "
+                   "vectorised, the same bits on every CPU and on CUDA) or double (the C library's double log, cos "
+                   "and sin: the gaussian noise of wna before 2026-12-07, about 5x slower; reproduces its archives)",
+           .choices = {"single", "double"}},
+          [](S& s, const Config& c, const std::string& name) {
+            s.noise.gaussian_precision = c.text(name) == "double" ? GaussianPrecision::Double : GaussianPrecision::Single;
+          });
     t.add({.section = "noise", .key = "binary_p", .type = KeyType::Real, .default_value = "0.5",
            .help = "binary noise: probability of a 1", .min = 0, .max = 1},
           [](S& s) -> double& { return s.noise.binary_p; });

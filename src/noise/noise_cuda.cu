@@ -18,7 +18,8 @@ struct KernelNoise {
   uint64_t seed;
   uint32_t below;      // binary: P(bits < below) = P(1)
   bool all_ones;       // binary with P(1) = 1
-  double mean, std;    // gaussian
+  bool double_precision;  // gaussian: noise.gaussian_precision = double
+  double mean, std;       // gaussian
 };
 
 __global__ void fill_noise(KernelNoise noise, uint64_t first_sample, int64_t count, int64_t pixels, float* out) {
@@ -38,8 +39,14 @@ __global__ void fill_noise(KernelNoise noise, uint64_t first_sample, int64_t cou
           values[k] = noise.all_ones ? 1.0f : __uint_as_float(philox_pixels::binary_pixel_word(bits[k], noise.below));
         break;
       case NoiseKind::Gaussian:
-        philox_pixels::gaussian_pair(bits[0], bits[1], noise.mean, noise.std, values);
-        philox_pixels::gaussian_pair(bits[2], bits[3], noise.mean, noise.std, values + 2);
+        if (noise.double_precision) {
+          philox_pixels::gaussian_pair_double(bits[0], bits[1], noise.mean, noise.std, values);
+          philox_pixels::gaussian_pair_double(bits[2], bits[3], noise.mean, noise.std, values + 2);
+        } else {
+          const auto mean = static_cast<float>(noise.mean), std = static_cast<float>(noise.std);
+          philox_pixels::gaussian_pair(bits[0], bits[1], mean, std, values);
+          philox_pixels::gaussian_pair(bits[2], bits[3], mean, std, values + 2);
+        }
         break;
       default:  // a kind without a kernel yet: NaN, never stale memory
         for (int k = 0; k < 4; ++k) values[k] = __int_as_float(0x7FC00000);
@@ -57,7 +64,7 @@ void generate_noise_cuda(const NoiseSettings& settings, uint64_t first_sample, i
   if (count <= 0 || pixels <= 0) return;
   const uint64_t threshold = philox_pixels::binary_threshold(settings.binary_p);
   const KernelNoise noise{settings.kind, settings.seed, static_cast<uint32_t>(threshold), threshold > 0xFFFFFFFFull,
-                          settings.mean, settings.std};
+                          settings.gaussian_precision == GaussianPrecision::Double, settings.mean, settings.std};
   const int64_t total = count * ((pixels + 3) / 4);
   constexpr int kThreads = 256;
   const auto blocks = static_cast<unsigned>(std::min<int64_t>((total + kThreads - 1) / kThreads, 65536));

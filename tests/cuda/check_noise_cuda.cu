@@ -1,9 +1,10 @@
 // GPU check of the CUDA noise kernel (run by bench/gpu_check.sh on a machine with a GPU; built
 // wherever nvcc is, so it cannot rot): the kernel against the CPU generator for every noise
 // kind, several image sizes (a last pixel group of 1 to 4 pixels) and sample indices around the
-// 2^32 boundary of the counter's low word. Uniform and binary must be the same bits; gaussian
-// may differ where CUDA's double log/sqrt/cos/sin round differently from the host's libm: the
-// check reports how many values differ and by how many float ulps (fails above 2). Then the
+// 2^32 boundary of the counter's low word. Uniform, binary and single-precision gaussian must be
+// the same bits; double-precision gaussian (noise.gaussian_precision = double) may differ where
+// CUDA's double log/sqrt/cos/sin round differently from the host's libm: the check reports how
+// many values differ and by how many float ulps (fails above 2). Then the
 // kernel's speed (M variates/s) beside one CPU core's, for 28 x 28 images.
 //   check_noise_cuda [samples for the speed test = 1000000]
 #include <cuda_runtime.h>
@@ -49,15 +50,18 @@ struct Case {
 int main(int argc, char** argv) {
   const int64_t speed_samples = argc > 1 ? std::atoll(argv[1]) : 1000000;
   std::vector<Case> cases;
-  auto add = [&](std::string name, wna::NoiseKind kind, double mean, double std, double p, bool exact) {
+  auto add = [&](std::string name, wna::NoiseKind kind, double mean, double std, double p, bool exact,
+                 wna::GaussianPrecision precision = wna::GaussianPrecision::Single) {
     wna::NoiseSettings s;
     s.kind = kind, s.mean = mean, s.std = std, s.binary_p = p, s.seed = 0x9E3779B97F4A7C15ull;
+    s.gaussian_precision = precision;
     cases.push_back({std::move(name), s, exact});
   };
   add("uniform", wna::NoiseKind::Uniform, 0, 1, 0.5, true);
   add("binary p=0.3", wna::NoiseKind::Binary, 0, 1, 0.3, true);
   add("binary p=1", wna::NoiseKind::Binary, 0, 1, 1.0, true);
-  add("gaussian N(0.5, 0.2)", wna::NoiseKind::Gaussian, 0.5, 0.2, 0.5, false);
+  add("gaussian N(0.5, 0.2)", wna::NoiseKind::Gaussian, 0.5, 0.2, 0.5, true);
+  add("gaussian double", wna::NoiseKind::Gaussian, 0.5, 0.2, 0.5, false, wna::GaussianPrecision::Double);
 
   const int64_t count = 600;
   const uint64_t firsts[] = {0, (uint64_t{1} << 32) - 300, (uint64_t{1} << 62) + 7};
