@@ -8,7 +8,9 @@ source_dir="${WNA_SOURCE_DIR:-$(dirname "$0")/..}"
 if ! command -v clang++ >/dev/null; then echo "clang++ not found: aarch64 syntax check skipped"; exit 0; fi
 stubs="$(mktemp -d)"
 trap 'rm -rf "$stubs"' EXIT
-mkdir -p "$stubs/gnu" && touch "$stubs/gnu/stubs-32.h"  # glibc's x86 stubs header asks for it
+mkdir -p "$stubs/gnu" "$stubs/bits" && touch "$stubs/gnu/stubs-32.h"  # glibc's x86 stubs header asks for it
+# glibc's x86 wordsize.h makes a non-x86 target 32-bit (uintptr_t too narrow for <memory>): aarch64 is LP64
+printf '#define __WORDSIZE 64\n#define __WORDSIZE_TIME64_COMPAT32 1\n#define __SYSCALL_WORDSIZE 64\n' >"$stubs/bits/wordsize.h"
 gcc_version="$(gcc -dumpversion)"
 mapfile -t files < <(grep -rlE 'immintrin|__x86_64__|__builtin_cpu_supports' "$source_dir/src" --include='*.cpp')
 ((${#files[@]})) || { echo "no architecture-specific source files"; exit 0; }
