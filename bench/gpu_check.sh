@@ -4,7 +4,8 @@
 # runs it: the CUDA noise kernel against the CPU generator (uniform, binary and gaussian bit for
 # bit; gaussian in double precision within 2 ulp) and its speed beside one CPU core's. The GPU ranks themselves
 # (run.device = cuda, forward pass and exact sums on the device, NCCL reductions) are not built
-# yet (issue 14), so there is nothing more to run today.
+# yet (issue 14); the script then times the reference, the authors' method, on the same GPU at
+# several batch sizes, the figure wna's GPU ranks will be measured against.
 # The Random123 headers come from the system or from the .deb files of scripts/fetch_gpu_debs.sh
 # in .gpu-debs/ (unpacked with python3, which needs no dpkg; Debian's data.tar.xz).
 #   bench/gpu_check.sh [output folder = $OUT, else out/gpu_check]   (from the repository root)
@@ -46,3 +47,22 @@ fi
   -o "$work/check_noise_cuda" tests/cuda/check_noise_cuda.cu src/noise/noise_cuda.cu src/noise/noise.cpp \
   src/noise/white_noise.cpp src/noise/white_noise_avx2.cpp src/noise/structured_noise.cpp
 "$work/check_noise_cuda" "$samples" | tee -a "$out/gpu_check.txt"
+
+# The reference on the same GPU (issue 14 asks for >= 10x it at its best batch): the authors'
+# method with the machine's own python3 torch, LeNet CIs of 2 x 10^6 noise images per batch
+# size, one JSON line each. Skipped where the reference is not in the tree that travelled.
+reference=""
+for candidate in shared/reference/authors_method.py ../shared/reference/authors_method.py; do
+  [[ -f $candidate ]] && reference=$candidate && break
+done
+if [[ -z $reference ]]; then
+  echo "reference: authors_method.py not found (shared/reference/), not run" | tee -a "$out/gpu_check.txt"
+elif ! python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "reference: python3 torch without CUDA here, not run" | tee -a "$out/gpu_check.txt"
+else
+  for batch in 1000 10000 50000 200000; do
+    echo -n "reference --device cuda --batch $batch: " | tee -a "$out/gpu_check.txt"
+    timeout 120 python3 "$reference" --device cuda --batch "$batch" --samples 2000000 2>&1 | tail -1 |
+      tee -a "$out/gpu_check.txt" || echo "(failed or over 120 s)" | tee -a "$out/gpu_check.txt"
+  done
+fi
