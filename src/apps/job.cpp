@@ -120,8 +120,8 @@ void load_config_and_model(const CommandLine& command_line, Prepared& p, bool ch
                                        "run.target_reliability=0",  // an early stop is already in the range
                                        "model.sha256=" + first.model_sha256};
     overrides.insert(overrides.end(), command_line.overrides.begin(), command_line.overrides.end());
-    p.config = wna::resolve_config_text(wna::run_schema(), first.path + " (its config attribute)", first.config,
-                                        overrides);
+    p.config = wna::resolve_archived_config_text(wna::run_schema(), first.path + " (its config attribute)",
+                                                 first.config, overrides);
   }
   p.settings = wna::run_settings(p.config);
   auto& s = p.settings;

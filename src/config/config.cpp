@@ -205,6 +205,29 @@ int on_entry(void* user, const char* section, const char* key, const char* value
   return 1;
 }
 
+// The entries of INI text (one line per problem as wna::UsageError naming `ini_path`).
+ParseState parse_ini_text(const std::string& ini_path, const std::string& ini_text) {
+  ParseState state;
+  if (!ini_text.empty()) {
+    std::istringstream lines(ini_text);
+    std::string line;
+    for (int number = 1; std::getline(lines, line); ++number)
+      if (static_cast<int>(line.size()) > kMaxLineLength)
+        throw UsageError(fmt::format("{}:{}: line longer than {} characters; continue a long list on "
+                                     "indented lines", ini_path, number, kMaxLineLength));
+    std::istringstream stream(ini_text);
+    state.stream = &stream;
+    const int error_line = ini_parse_stream(read_line, &state, on_entry, &state);
+    if (error_line > 0)
+      throw UsageError(fmt::format("{}:{}: not a valid INI line (expected [section] or key = value)",
+                                   ini_path, error_line));
+  }
+  for (const auto& [name, line] : state.duplicates)
+    throw UsageError(fmt::format("{}:{}: {} is given twice", ini_path, line, name));
+  state.stream = nullptr;
+  return state;
+}
+
 }  // namespace
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -234,23 +257,7 @@ Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
 
 Config resolve_config_text(const ConfigSchema& schema, const std::string& ini_path, const std::string& ini_text,
                            const std::vector<std::string>& overrides) {
-  ParseState state;
-  if (!ini_text.empty()) {
-    std::istringstream lines(ini_text);
-    std::string line;
-    for (int number = 1; std::getline(lines, line); ++number)
-      if (static_cast<int>(line.size()) > kMaxLineLength)
-        throw UsageError(fmt::format("{}:{}: line longer than {} characters; continue a long list on "
-                                     "indented lines", ini_path, number, kMaxLineLength));
-    std::istringstream stream(ini_text);
-    state.stream = &stream;
-    const int error_line = ini_parse_stream(read_line, &state, on_entry, &state);
-    if (error_line > 0)
-      throw UsageError(fmt::format("{}:{}: not a valid INI line (expected [section] or key = value)",
-                                   ini_path, error_line));
-  }
-  for (const auto& [name, line] : state.duplicates)
-    throw UsageError(fmt::format("{}:{}: {} is given twice", ini_path, line, name));
+  ParseState state = parse_ini_text(ini_path, ini_text);
 
   const std::string file_label = ini_path.empty() ? "(no config file)" : ini_path;
   for (const auto& override_text : overrides) {
@@ -294,6 +301,17 @@ Config resolve_config_text(const ConfigSchema& schema, const std::string& ini_pa
     config.values_[spec.name()] = found->second.value;
   }
   return config;
+}
+
+Config resolve_archived_config_text(const ConfigSchema& schema, const std::string& label, const std::string& text,
+                                    const std::vector<std::string>& overrides) {
+  const ParseState state = parse_ini_text(label, text);
+  std::vector<std::string> implied_then_overrides;  // the later of two entries for a key wins
+  for (const KeySpec& spec : schema)
+    if (!spec.implied_before.empty() && !state.entries.count(spec.name()))
+      implied_then_overrides.push_back(spec.name() + "=" + spec.implied_before);
+  implied_then_overrides.insert(implied_then_overrides.end(), overrides.begin(), overrides.end());
+  return resolve_config_text(schema, label, text, implied_then_overrides);
 }
 
 const std::string& Config::raw(const std::string& name) const {

@@ -3,6 +3,7 @@
 #include "wna/engine/checkpoint.hpp"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -17,7 +18,9 @@ std::string run_fingerprint(const Config& config, const torch::Tensor& signals) 
   std::string text;
   for (const KeySpec& key : config.schema()) {
     if (key.effect == Effect::Results) {
-      text += key.name() + " = " + config.canonical(key.name()) + "\n";
+      const std::string value = config.canonical(key.name());
+      if (value == key.implied_before) continue;  // what checkpoints from before the key meant: they match
+      text += key.name() + " = " + value + "\n";
     } else if (key.effect == Effect::FileContent) {
       text += fmt::format("{} (SHA-256) = {}\n", key.name(), sha256_of_file(config.text(key.name())));
     }
@@ -32,15 +35,27 @@ std::string run_fingerprint(const Config& config, const torch::Tensor& signals) 
 
 void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored) {
   if (expected == stored) return;
-  std::istringstream want(expected), have(stored);
-  std::string wanted, had;
-  while (std::getline(want, wanted)) {
-    if (!std::getline(have, had)) had = "(missing)";
-    if (wanted != had)
+  // "name = value" lines by name, so that a line only one side has does not misalign the rest
+  auto by_name = [](const std::string& text) {
+    std::map<std::string, std::string> lines;
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) lines[line.substr(0, line.find(" = "))] = line;
+    return lines;
+  };
+  const auto want = by_name(expected), have = by_name(stored);
+  for (const auto& [name, wanted] : want) {
+    const auto had = have.find(name);
+    if (had == have.end() || had->second != wanted)
       throw UsageError(fmt::format("checkpoint {} belongs to another run: it has {} but this run has {}; use the "
                                    "settings it was written with, or another run.checkpoint path",
-                                   path, had, wanted));
+                                   path, had == have.end() ? "no " + name + " line (an earlier wna's)" : had->second,
+                                   wanted));
   }
+  for (const auto& [name, had] : have)
+    if (!want.count(name))
+      throw UsageError(fmt::format("checkpoint {} belongs to another run: it has {} but this run has none (at the "
+                                   "value earlier versions implied, or a key this wna no longer has); use the "
+                                   "settings it was written with, or another run.checkpoint path", path, had));
   throw UsageError(fmt::format("checkpoint {} belongs to another run; use another run.checkpoint path", path));
 }
 

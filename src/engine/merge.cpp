@@ -41,7 +41,7 @@ MergePlan plan_merge(const std::vector<std::string>& archives, const ConfigSchem
   }
   std::sort(plan.shares.begin(), plan.shares.end(),
             [](const MergeShare& a, const MergeShare& b) { return a.first_sample < b.first_sample; });
-  for (const auto& share : plan.shares) configs.push_back(resolve_config_text(schema, share.path, share.config, {}));
+  for (const auto& share : plan.shares) configs.push_back(resolve_archived_config_text(schema, share.path, share.config));
 
   const MergeShare& first = plan.shares.front();
   for (size_t i = 1; i < plan.shares.size(); ++i) {

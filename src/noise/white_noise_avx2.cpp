@@ -1,7 +1,7 @@
 // White noise with AVX2: 8 Philox4x32-10 calls at once (the 8 lanes hold consecutive pixel
 // groups of one sample), their words put back in pixel order, and the per-kind transforms of
 // include/wna/noise/philox_pixels.hpp done on 8 lanes with the same IEEE operations in the same
-// order, so every value is bitwise the portable generator's (tests/unit/test_noise.cpp). Built
+// order, so every value is bitwise the portable generator's (tests/unit/test_white_noise.cpp). Built
 // for every x86-64 CPU (the functions carry target("avx2")); used only where the CPU has AVX2.
 #include "white_noise_avx2.hpp"
 

@@ -79,6 +79,34 @@ TEST(Checkpoint, AnotherRunsCheckpointIsAUsageErrorNamingTheSetting) {
                              "checkpoint x.ckpt belongs to another run: it has b = 3 but this run has b = 2");
 }
 
+TEST(Checkpoint, ALineOnlyOneSideHasIsNamedNotTheLinesAfterIt) {
+  expect_message<UsageError>([] { check_fingerprint("x.ckpt", "a = 1\nc = 5\nd = 2\n", "a = 1\nd = 2\n"); },
+                             "it has no c line (an earlier wna's) but this run has c = 5");
+  expect_message<UsageError>([] { check_fingerprint("x.ckpt", "a = 1\nd = 2\n", "a = 1\nc = 5\nd = 2\n"); },
+                             "it has c = 5 but this run has none");
+}
+
+// A key added later (KeySpec::implied_before) is left out of the fingerprint at the value that
+// earlier wna behaved as: an earlier checkpoint, which has no line for it, matches exactly the
+// runs that compute what it computed.
+TEST(Checkpoint, AKeyAtTheValueEarlierVersionsImpliedKeepsTheirFingerprint) {
+  const auto dir = test::scratch_dir("checkpoint_implied");
+  const std::string model = (dir / "model.pt").string();
+  write(model, "weights A");
+  const ConfigSchema schema = run_schema();
+  const auto fingerprint = [&](const std::string& precision) {
+    return run_fingerprint(resolve_config(schema, "", {"model.file=" + model, "noise.kind=gaussian",
+                                                       "noise.gaussian_precision=" + precision}));
+  };
+  const std::string earlier = fingerprint("double"), single = fingerprint("single");
+  EXPECT_EQ(earlier.find("gaussian_precision"), std::string::npos) << earlier;
+  EXPECT_NE(single.find("noise.gaussian_precision = single\n"), std::string::npos) << single;
+  check_fingerprint("old.ckpt", earlier, earlier);
+  expect_message<UsageError>([&] { check_fingerprint("old.ckpt", single, earlier); },
+                             "it has no noise.gaussian_precision line (an earlier wna's) but this run has "
+                             "noise.gaussian_precision = single");
+}
+
 // Another valid value for `key` than `current` (its canonical value), from the schema alone.
 std::string other_value(const KeySpec& key, const Config& config, const std::filesystem::path& dir) {
   const std::string name = key.name();

@@ -351,6 +351,27 @@ TEST(ConfigRunSchema, ToIniRoundTripsEveryValue) {
   EXPECT_EQ(reread.to_ini(), original.to_ini());
 }
 
+// An archive's stored config from before a key existed means the value that wna then behaved
+// as (KeySpec::implied_before: noise.gaussian_precision = double); a stored value, or an
+// override, wins; a fresh config file gets the default.
+TEST(ConfigRunSchema, ArchivedConfigWithoutALaterKeyMeansWhatEarlierWnaDid) {
+  const auto dir = test::scratch_dir("config_archived");
+  const ConfigSchema schema = run_schema();
+  const std::string model = existing_model_file(dir);
+  const Config now = resolve_config(schema, "", {"model.file=" + model, "noise.kind=gaussian"});
+  EXPECT_EQ(now.text("noise.gaussian_precision"), "single");
+  std::string earlier = now.to_ini();
+  const auto line = earlier.find("gaussian_precision = single\n");
+  ASSERT_NE(line, std::string::npos);
+  earlier.erase(line, std::string("gaussian_precision = single\n").size());
+  EXPECT_EQ(resolve_archived_config_text(schema, "old.h5", earlier).text("noise.gaussian_precision"), "double");
+  EXPECT_EQ(resolve_config_text(schema, "run.ini", earlier, {}).text("noise.gaussian_precision"), "single");
+  EXPECT_EQ(resolve_archived_config_text(schema, "new.h5", now.to_ini()).text("noise.gaussian_precision"), "single");
+  EXPECT_EQ(resolve_archived_config_text(schema, "old.h5", earlier, {"noise.gaussian_precision=single"})
+                .text("noise.gaussian_precision"),
+            "single");
+}
+
 TEST(ConfigRunSchema, ToIniRoundTripsTheSmallSchema) {
   const auto dir = test::scratch_dir("config_round_trip_small");
   const Config original = resolve_config(

@@ -29,6 +29,10 @@ struct KeySpec {
   std::vector<std::string> choices;       // allowed text values (empty: any)
   bool must_exist = false;                // text is a path that must exist (if non-empty)
   Effect effect = Effect::Results;
+  // The value wna behaved as if this key had before the key existed (empty: the default): an
+  // archive's stored config without the key means this value (resolve_archived_config_text), and
+  // a checkpoint fingerprint leaves the key out at this value, so earlier checkpoints still match.
+  std::string implied_before;
 
   std::string name() const { return section + "." + key; }
 };
@@ -70,6 +74,12 @@ Config resolve_config(const ConfigSchema& schema, const std::string& ini_path,
 // The same for INI text (e.g. an archive's `config` attribute); `ini_path` names it in messages.
 Config resolve_config_text(const ConfigSchema& schema, const std::string& ini_path, const std::string& ini_text,
                            const std::vector<std::string>& overrides);
+
+// An archive's stored config (Config::to_ini of the run that wrote it, maybe an earlier wna's):
+// keys the text lacks take their KeySpec::implied_before where they have one, else their default;
+// then `overrides` as in resolve_config_text.
+Config resolve_archived_config_text(const ConfigSchema& schema, const std::string& label, const std::string& text,
+                                    const std::vector<std::string>& overrides = {});
 
 // Every key at its default (a schema with a required key throws wna::UsageError).
 Config default_config(const ConfigSchema& schema);

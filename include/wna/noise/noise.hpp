@@ -15,7 +15,8 @@ enum class NoiseKind { Uniform, Gaussian, Binary, GaborPca, Sinusoid };
 struct NoiseBasis;
 
 // Gaussian noise's Box-Muller transform (noise.gaussian_precision): Single, wna's own float
-// arithmetic, vectorised and the same bits on every CPU and on CUDA; Double, the C library's
+// arithmetic from IEEE operations only, vectorised, the same bits on every CPU (and by construction
+// on CUDA: bench/gpu_check.sh checks it); Double, the C library's
 // double log, cos and sin (wna's only gaussian noise before 2026-12-07: reproduces its archives).
 enum class GaussianPrecision { Single, Double };
 

@@ -1,5 +1,5 @@
-// The pixels of one Philox call, shared by the CPU generator (src/noise/noise.cpp) and the CUDA
-// kernel (src/noise/noise_cuda.cu) so that both turn the same bits into the same values.
+// The pixels of one Philox call, shared by the CPU generator (src/noise/white_noise.cpp; its AVX2
+// twin follows the same operations) and the CUDA kernel (src/noise/noise_cuda.cu) so that both turn the same bits into the same values.
 // Counter {pixel_group, sample_low, sample_high, 0}, key {seed_low, seed_high}: each call
 // yields 4 x 32 random bits, the 4 pixels of one sample from 4 x pixel_group on.
 #pragma once
@@ -56,9 +56,10 @@ WNA_HOST_DEVICE inline void gaussian_pair_double(uint32_t first, uint32_t second
 
 // Box-Muller in single precision (noise.gaussian_precision = single, the default), from IEEE
 // operations alone (+ - * / sqrt, integer bit operations; no library function, no fused
-// multiply-add: the files that use these are compiled with -ffp-contract=off and nvcc with
-// --fmad=false), so that this scalar code, the AVX2 code of src/noise/white_noise_avx2.cpp and the
-// CUDA kernel give the same bits. The same words as gaussian_pair_double: u = (first >> 8 + 1) / 2^24
+// multiply-add: wna::noise is compiled with -ffp-contract=off and the kernel with nvcc's
+// --fmad=false; the functions are static, so a test file compiled otherwise keeps its own copy),
+// so that this scalar code, the AVX2 code of src/noise/white_noise_avx2.cpp and the CUDA kernel
+// give the same bits. The same words as gaussian_pair_double: u = (first >> 8 + 1) / 2^24
 // in (0, 1], the angle 2 pi (second >> 8) / 2^24.
 
 namespace box_muller {
@@ -75,7 +76,7 @@ constexpr float kCos2 = -0.5f, kCos4 = 1.0f / 24.0f, kCos6 = -1.0f / 720.0f, kCo
 // ln u for u in [2^-24, 1]: u = 2^e m with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s) with
 // s = (m - 1) / (m + 1), |s| < 0.172, summed to s^9 (the next term is below 4e-9 of ln m); e ln 2
 // in two parts, the first exact in float.
-WNA_HOST_DEVICE inline float log_unit_float(float u) {
+WNA_HOST_DEVICE static inline float log_unit_float(float u) {
   using namespace box_muller;
   uint32_t word;
   memcpy(&word, &u, sizeof(word));
@@ -90,12 +91,12 @@ WNA_HOST_DEVICE inline float log_unit_float(float u) {
 }
 
 // The Taylor series of sin x and cos x on |x| <= pi / 4 (to x^9 and x^10: errors below 2e-9).
-WNA_HOST_DEVICE inline float sin_quarter(float x) {
+WNA_HOST_DEVICE static inline float sin_quarter(float x) {
   using namespace box_muller;
   const float x2 = x * x;
   return x + x * x2 * (kSin3 + x2 * (kSin5 + x2 * (kSin7 + x2 * kSin9)));
 }
-WNA_HOST_DEVICE inline float cos_quarter(float x) {
+WNA_HOST_DEVICE static inline float cos_quarter(float x) {
   using namespace box_muller;
   const float x2 = x * x;
   return 1.0f + x2 * (kCos2 + x2 * (kCos4 + x2 * (kCos6 + x2 * (kCos8 + x2 * kCos10))));
@@ -107,13 +108,13 @@ struct QuarterTurns {
   uint32_t quarter;  // 0..3
   float x;
 };
-WNA_HOST_DEVICE inline QuarterTurns quarter_turns(uint32_t k) {
+WNA_HOST_DEVICE static inline QuarterTurns quarter_turns(uint32_t k) {
   const uint32_t nearest = (k + (1u << 21)) >> 22;  // 0..4
   const float offset = static_cast<float>(static_cast<int32_t>(k) - static_cast<int32_t>(nearest << 22));
   return {nearest & 3u, offset * box_muller::kPiOver2To23};
 }
 
-WNA_HOST_DEVICE inline void gaussian_pair(uint32_t first, uint32_t second, float mean, float std, float* out) {
+WNA_HOST_DEVICE static inline void gaussian_pair(uint32_t first, uint32_t second, float mean, float std, float* out) {
   const float uniform = static_cast<float>((first >> 8) + 1u) * box_muller::kTwoToMinus24;
   const float radius = sqrtf(-2.0f * log_unit_float(uniform));
   const QuarterTurns turns = quarter_turns(second >> 8);

@@ -1,6 +1,6 @@
 // The white-noise generators behind generate_noise (uniform, gaussian, binary): a portable one
 // and, on x86-64 CPUs with AVX2, one that runs 8 Philox calls at once. Both write the same bits
-// for every kind, pixel count and sample (tests/unit/test_noise.cpp); bench/bench_noise.cpp
+// for every kind, pixel count and sample (tests/unit/test_white_noise.cpp); bench/bench_noise.cpp
 // times them side by side.
 #pragma once
 

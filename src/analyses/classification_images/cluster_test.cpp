@@ -53,6 +53,7 @@ void find_clusters(const double* z, int64_t height, int64_t width, double thresh
 std::vector<double> null_largest_masses(int64_t channels, int64_t height, int64_t width, const ClusterSettings& s) {
   NoiseSettings normal;
   normal.kind = NoiseKind::Gaussian, normal.mean = 0.0, normal.std = 1.0, normal.seed = kNullSeed;
+  normal.gaussian_precision = GaussianPrecision::Double;  // the null of every archive so far: a few small maps
   const int64_t plane = height * width;
   std::vector<float> map(static_cast<size_t>(channels * plane));
   std::vector<double> values(static_cast<size_t>(channels * plane)), largest(static_cast<size_t>(s.null_maps), 0.0);
