@@ -78,10 +78,6 @@ NoiseInstructions best_noise_instructions() {
   return best;
 }
 
-std::string noise_instructions_name(NoiseInstructions instructions) {
-  return instructions == NoiseInstructions::Avx2 ? "avx2" : "portable";
-}
-
 void generate_white_noise(const NoiseSettings& settings, NoiseInstructions instructions, uint64_t first_sample,
                           int64_t count, int64_t pixels, float* out) {
   const bool portable_only = settings.kind == NoiseKind::Gaussian && settings.gaussian_precision == GaussianPrecision::Double;

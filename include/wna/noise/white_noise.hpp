@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "wna/noise/noise.hpp"
 
@@ -15,7 +14,6 @@ enum class NoiseInstructions { Portable, Avx2 };
 
 // Avx2 where this CPU has it (and the build targets x86-64), else Portable.
 NoiseInstructions best_noise_instructions();
-std::string noise_instructions_name(NoiseInstructions instructions);
 
 // generate_noise for a white kind with the given instructions. Gaussian noise in double precision
 // has only the portable generator (any instructions give it). std::logic_error for a structured
