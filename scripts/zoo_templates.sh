@@ -3,7 +3,8 @@
 # "Structured noise"): for each zoo model trained into models/ (configs/train/<name>.ini's output;
 # the demo and poisoned models left out) runs configs/paper/lenet_mnist_templates{,_gabor_pca,
 # _sinusoid}.ini with that model (`--set model.file=...`: the configs read the model's own dataset),
-# 10^6 samples each, and prints one Markdown row per model. Archives are kept and reused.
+# 10^6 samples each, and prints one Markdown row per model. Archives are kept and reused; a run
+# stopped part way resumes from its checkpoint when the script runs again.
 #   scripts/zoo_templates.sh [build dir = build] [output folder = runs/zoo_templates] [model names...]
 # Run from the repository root (the configs read data/). LeNet: about 1.5 minutes per run on 2 cores.
 set -euo pipefail
@@ -32,7 +33,8 @@ for name in "${names[@]}"; do
     archive="$out/${name}_$noise.h5"
     if [[ ! -f $archive ]]; then
       "$mpiexec" -n 2 "$build/wna_mpi" "$config" --set "model.file=models/$name.pt" --set "run.samples=$samples" \
-        --set "run.output=$archive.partial" --set run.overwrite=true >"$out/${name}_$noise.log" 2>&1 ||
+        --set "run.output=$archive.partial" --set run.overwrite=true --set "run.checkpoint=$out/${name}_$noise.checkpoint" \
+        >"$out/${name}_$noise.log" 2>&1 ||
         { cat "$out/${name}_$noise.log" >&2; exit 1; }
       mv "$archive.partial" "$archive"
     fi
