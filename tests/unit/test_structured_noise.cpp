@@ -1,10 +1,11 @@
 // Structured noise (noise/structured_noise.hpp): samples are min-max scaled combinations of
-// the basis, the same whatever batch makes them; the sinusoid basis has rcicr's shape; Gabor-PCA
+// the basis, exactly the documented sum, the same whatever batch makes them; the sinusoid basis has rcicr's shape; Gabor-PCA
 // fitted to images drawn from a planted 3-dimensional subspace of its dictionary spans exactly
 // that subspace, and fitting is deterministic; generate_noise needs the basis.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -60,6 +61,43 @@ TEST(StructuredNoise, ASampleIsTheSameWhateverBatchMakesItAndSamplesDiffer) {
     EXPECT_TRUE(std::equal(alone.begin(), alone.end(), together.begin() + n * basis.pixels)) << "sample " << n;
   }
   EXPECT_FALSE(std::equal(together.begin(), together.begin() + basis.pixels, together.begin() + basis.pixels));
+}
+
+// The documented sample, written out plainly: c_k = low_k + (high_k - low_k) u_k with u_k
+// Philox's uniform latent k, y = offset + sum_k c_k b_k in float with k ascending, then min-max
+// scaled. The generator must give exactly these bits (batch independence alone would not catch a
+// wrong order or term), for several pixel counts and a batch that crosses the counter's 2^32
+// boundary.
+TEST(StructuredNoise, SamplesAreTheDocumentedSumBitForBit) {
+  for (const int64_t pixels : {int64_t{1}, int64_t{7}, int64_t{64}, int64_t{200}}) {
+    NoiseBasis basis;
+    basis.pixels = pixels;
+    const int64_t D = 13;
+    for (int64_t i = 0; i < D * pixels; ++i) basis.images.push_back(std::sin(0.37f * static_cast<float>(i)));
+    for (int64_t p = 0; p < pixels; ++p) basis.offset.push_back(0.01f * static_cast<float>(p % 7));
+    for (int64_t k = 0; k < D; ++k) basis.low.push_back(-1.0f - 0.1f * k), basis.high.push_back(0.5f + 0.2f * k);
+    const int64_t count = 7;
+    const uint64_t first = (uint64_t{1} << 32) - 3;
+    std::vector<float> out(static_cast<size_t>(count * pixels));
+    generate_structured_noise(basis, 11, first, count, out.data());
+    for (int64_t n = 0; n < count; ++n) {
+      std::vector<float> latents(static_cast<size_t>(D + 3));
+      NoiseSettings uniform;
+      uniform.kind = NoiseKind::Uniform, uniform.seed = 11;
+      generate_noise(uniform, first + static_cast<uint64_t>(n), 1, D, latents.data());  // latent k = uniform pixel k
+      std::vector<float> y(basis.offset);
+      for (int64_t k = 0; k < D; ++k) {
+        const float c = basis.low[k] + (basis.high[k] - basis.low[k]) * latents[k];
+        for (int64_t p = 0; p < pixels; ++p) y[p] += c * basis.images[k * pixels + p];
+      }
+      const auto [lowest, highest] = std::minmax_element(y.begin(), y.end());
+      const float low = *lowest, range = *highest - *lowest;
+      for (int64_t p = 0; p < pixels; ++p) {
+        const float expected = range > 0 ? (y[p] - low) / range : 0.5f;
+        ASSERT_EQ(out[n * pixels + p], expected) << pixels << " pixels, sample " << n << ", pixel " << p;
+      }
+    }
+  }
 }
 
 TEST(StructuredNoise, GaborPcaOfAPlantedSubspaceSpansItAndIsDeterministic) {
