@@ -189,12 +189,17 @@ TEST(ExactSum, ClearZeroesEverySum) {
 }
 
 TEST(ExactSum, AddRowRoundsHalfwayValuesToEvenLikeAdd) {
-  // k * 2^-33 is exactly halfway between two fixed-point steps for odd k; rows of 8 and more
-  // take the vector path where the CPU has one, which must round as std::llrint does.
+  // k * 2^-33 is exactly halfway between two fixed-point steps for odd k; rows of 4 (AVX2) or 8
+  // (AVX-512) and more take the vector path where the CPU has one, which must round as
+  // std::llrint does.
   std::vector<float> row;
   for (int k = -40; k <= 40; ++k) row.push_back(static_cast<float>(std::ldexp(2 * k + 1, -33)));
   row.push_back(1.0e9f);
   row.push_back(-2.0e9f);
+  // Around 2^51 fixed-point steps (2^19 as a value, about 724 squared), where AVX2's conversion
+  // by adding 1.5 x 2^52 stops being exact and a group of 4 goes to the scalar loop.
+  for (const float v : {524287.97f, 524288.0f, -524288.0f, -524287.97f, 724.07f, 724.08f, -724.1f, 0.5f, 3.0f})
+    row.push_back(v);
   ExactBuffer by_row(row.size()), squares(row.size()), by_value(row.size()), squared_values(row.size());
   by_row.add_row(0, row.data(), row.size());
   squares.add_row_squared(0, row.data(), row.size());
