@@ -47,7 +47,8 @@ __attribute__((target("avx512f,avx512dq"))) void add_rounded_avx512(int64_t* lim
 // The same, 4 values at a time with AVX2, which has no double -> int64 conversion: for |x| < 2^51,
 // x + 1.5 * 2^52 rounds x to an integer (to nearest-even, as llrint in the default rounding mode)
 // in the low mantissa bits, and the bits of the sum minus the bits of 1.5 * 2^52 are that integer.
-// A group of 4 with a value outside that range (or NaN) goes to the scalar loop.
+// A group of 4 with a value outside that range (or NaN) goes to the scalar loop. Like llrint it
+// assumes the default rounding mode (to nearest), which wna never changes.
 __attribute__((target("avx2"))) void add_rounded_avx2(int64_t* limb, const float* values, size_t n, double scale,
                                                        bool squared) {
   const __m256d scales = _mm256_set1_pd(scale), magic = _mm256_set1_pd(6755399441055744.0);  // 1.5 * 2^52
@@ -67,10 +68,10 @@ __attribute__((target("avx2"))) void add_rounded_avx2(int64_t* limb, const float
     const __m256i low = _mm256_and_si256(q, low_mask);
     // floor(q / 2^32): the top half shifted down, then sign-extended from 32 bits
     const __m256i high = _mm256_sub_epi64(_mm256_xor_si256(_mm256_srli_epi64(q, 32), sign_32), sign_32);
-    const __m256i pairs_01 = _mm256_unpacklo_epi64(low, high), pairs_23 = _mm256_unpackhi_epi64(low, high);
+    const __m256i pairs_02 = _mm256_unpacklo_epi64(low, high), pairs_13 = _mm256_unpackhi_epi64(low, high);
     int64_t* out = limb + 2 * j;  // low0 high0 low1 high1 | low2 high2 low3 high3
-    const __m256i first = _mm256_permute2x128_si256(pairs_01, pairs_23, 0x20);
-    const __m256i second = _mm256_permute2x128_si256(pairs_01, pairs_23, 0x31);
+    const __m256i first = _mm256_permute2x128_si256(pairs_02, pairs_13, 0x20);
+    const __m256i second = _mm256_permute2x128_si256(pairs_02, pairs_13, 0x31);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
                         _mm256_add_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(out)), first));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4),

@@ -211,7 +211,7 @@ void prepare_run(const CommandLine& command_line, Prepared& p) {
   } else if (!s.checkpoint.empty()) {
     if (std::filesystem::exists(s.checkpoint)) {
       p.resumed = load_for_key("run.checkpoint", s.checkpoint, [&] { return wna::load_checkpoint(s.checkpoint); });
-      wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint);
+      wna::check_fingerprint(s.checkpoint, p.fingerprint, p.resumed->fingerprint, wna::run_schema());
       std::vector<size_t> limb_counts;
       for (const auto& analysis : p.analyses) limb_counts.push_back(analysis->sums().limb_count());
       wna::check_run_state(s.checkpoint, *p.resumed, s.block_range(), limb_counts);

@@ -19,7 +19,8 @@ std::string run_fingerprint(const Config& config, const torch::Tensor& signals) 
   for (const KeySpec& key : config.schema()) {
     if (key.effect == Effect::Results) {
       const std::string value = config.canonical(key.name());
-      if (value == key.implied_before) continue;  // what checkpoints from before the key meant: they match
+      // at what checkpoints from before the key meant: no line, so that they match
+      if (!key.implied_before.empty() && value == key.implied_before) continue;
       text += key.name() + " = " + value + "\n";
     } else if (key.effect == Effect::FileContent) {
       text += fmt::format("{} (SHA-256) = {}\n", key.name(), sha256_of_file(config.text(key.name())));
@@ -33,7 +34,20 @@ std::string run_fingerprint(const Config& config, const torch::Tensor& signals) 
   return text;
 }
 
-void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored) {
+namespace {
+
+// A fingerprint line the checkpoint lacks: a key added since, which means its implied_before value.
+std::string missing_line(const std::string& name, const ConfigSchema& schema) {
+  const auto key = std::find_if(schema.begin(), schema.end(), [&](const KeySpec& k) { return k.name() == name; });
+  if (key == schema.end() || key->implied_before.empty()) return "no " + name + " line (an earlier wna's)";
+  return fmt::format("no {0} line (written before the key existed, it means {0} = {1}: --set {0}={1} resumes it)",
+                     name, key->implied_before);
+}
+
+}  // namespace
+
+void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored,
+                       const ConfigSchema& schema) {
   if (expected == stored) return;
   // "name = value" lines by name, so that a line only one side has does not misalign the rest
   auto by_name = [](const std::string& text) {
@@ -48,8 +62,7 @@ void check_fingerprint(const std::string& path, const std::string& expected, con
     if (had == have.end() || had->second != wanted)
       throw UsageError(fmt::format("checkpoint {} belongs to another run: it has {} but this run has {}; use the "
                                    "settings it was written with, or another run.checkpoint path",
-                                   path, had == have.end() ? "no " + name + " line (an earlier wna's)" : had->second,
-                                   wanted));
+                                   path, had == have.end() ? missing_line(name, schema) : had->second, wanted));
   }
   for (const auto& [name, had] : have)
     if (!want.count(name))

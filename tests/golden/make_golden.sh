@@ -38,7 +38,8 @@ for config in lenet_all_analyses:lenet_mnist logreg_gaussian_sweep:logreg_mnist;
   name=${config%%:*} model=${config##*:}
   # 0c48122 knows no noise.gaussian_precision (its only gaussian noise is the one "double" names):
   # the line goes only for a build that does not know the key
-  if "$build/wna_mpi" --print-template 2>/dev/null | grep -q '^gaussian_precision ='; then
+  template=$("$build/wna_mpi" --print-template 2>/dev/null || true)
+  if grep -q '^gaussian_precision =' <<<"$template"; then
     cp "$here/$name.ini" "$out/$name.ini"
   else
     grep -v '^gaussian_precision = double$' "$here/$name.ini" >"$out/$name.ini"

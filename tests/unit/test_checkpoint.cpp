@@ -102,9 +102,29 @@ TEST(Checkpoint, AKeyAtTheValueEarlierVersionsImpliedKeepsTheirFingerprint) {
   EXPECT_EQ(earlier.find("gaussian_precision"), std::string::npos) << earlier;
   EXPECT_NE(single.find("noise.gaussian_precision = single\n"), std::string::npos) << single;
   check_fingerprint("old.ckpt", earlier, earlier);
-  expect_message<UsageError>([&] { check_fingerprint("old.ckpt", single, earlier); },
-                             "it has no noise.gaussian_precision line (an earlier wna's) but this run has "
-                             "noise.gaussian_precision = single");
+  expect_message<UsageError>([&] { check_fingerprint("old.ckpt", single, earlier, schema); },
+                             "it has no noise.gaussian_precision line (written before the key existed, it means "
+                             "noise.gaussian_precision = double: --set noise.gaussian_precision=double resumes it) "
+                             "but this run has noise.gaussian_precision = single");
+}
+
+// Every results key has a line, also at an empty value (model.input_shape): only a key at its
+// non-empty implied_before value has none.
+TEST(Checkpoint, FingerprintHasALineForEveryResultsKeyButAtAnImpliedValue) {
+  const auto dir = test::scratch_dir("checkpoint_lines");
+  const std::string model = (dir / "model.pt").string();
+  write(model, "weights A");
+  const ConfigSchema schema = run_schema();
+  const Config config = resolve_config(schema, "", {"model.file=" + model});
+  const std::string fingerprint = run_fingerprint(config);
+  for (const KeySpec& key : schema) {
+    if (key.effect == Effect::None) continue;
+    const bool implied = !key.implied_before.empty() && config.canonical(key.name()) == key.implied_before;
+    const bool present = fingerprint.find("\n" + key.name() + " ") != std::string::npos ||
+                         fingerprint.rfind(key.name() + " ", 0) == 0;
+    EXPECT_EQ(present, !implied) << key.name() << " = '" << config.canonical(key.name()) << "'";
+  }
+  EXPECT_NE(fingerprint.find("model.input_shape = \n"), std::string::npos) << "an empty value keeps its line";
 }
 
 // Another valid value for `key` than `current` (its canonical value), from the schema alone.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <torch/utils.h>
 
 #include "wna/accum/exact_sum.hpp"
+#include "wna/accum/fixed_point_rows.hpp"
 
 namespace wna {
 namespace {
@@ -211,6 +213,37 @@ TEST(ExactSum, AddRowRoundsHalfwayValuesToEvenLikeAdd) {
   EXPECT_EQ(limbs(squares), limbs(squared_values));
   EXPECT_EQ(by_row.value(40), 0.0);  // 2^-33 rounds to 0 (even), not to one step
   EXPECT_EQ(by_row.value(41), std::ldexp(2.0, -32));  // 3 x 2^-33 rounds to 2 steps
+}
+
+// The row kernel (AVX-512, AVX2 or scalar, as the CPU has) against the plain loop it stands for,
+// in groups of 4 from the row's start (the AVX2 kernel's groups) with every kind of value: a
+// negative value beyond 2^51 steps alone in its group, NaN, infinities, -0, subnormals, values
+// between 2^51 and 2^52 steps, halfway cases, and a tail of 3; plain and squared.
+TEST(ExactSum, RowKernelGivesThePlainLoopsLimbsForEveryKindOfValue) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float half_step = static_cast<float>(std::ldexp(1.0, -33));
+  const std::vector<float> row = {-6.0e5f, 0.5f, 0.5f, 0.5f,                    // |x| >= 2^51 steps, negative
+                                  nan, 1.0f, 2.0f, 3.0f,                        // NaN
+                                  inf, -inf, 0.25f, 0.0f,                       // infinities
+                                  -0.0f, 1.0e-40f, -1.0e-45f, 7.0f,             // -0, subnormals
+                                  600000.5f, -600000.5f, 1.0f, 1.0f,            // between 2^51 and 2^52 steps
+                                  3 * half_step, -5 * half_step, half_step, -half_step,  // halfway
+                                  524287.97f, -524287.97f, 524288.0f, 1.0f,     // at 2^51 steps
+                                  0.1f, -0.1f, 7 * half_step};                   // a tail of 3
+  for (const bool squared : {false, true}) {
+    std::vector<int64_t> kernel(2 * row.size(), 5), plain(2 * row.size(), 5);
+    add_fixed_point_rows(kernel.data(), row.data(), row.size(), kFixedPointScale, squared);
+    for (size_t j = 0; j < row.size(); ++j) {
+      const double v = row[j];
+      const int64_t q = std::llrint((squared ? v * v : v) * kFixedPointScale);
+      plain[2 * j] += q & 0xFFFFFFFFLL;
+      plain[2 * j + 1] += q >> 32;
+    }
+    for (size_t j = 0; j < row.size(); ++j)
+      EXPECT_TRUE(kernel[2 * j] == plain[2 * j] && kernel[2 * j + 1] == plain[2 * j + 1])
+          << (squared ? "squared " : "") << "value " << j << " (" << row[j] << "): " << kernel[2 * j] << ", "
+          << kernel[2 * j + 1] << " instead of " << plain[2 * j] << ", " << plain[2 * j + 1];
+  }
 }
 
 // Values that exercise the rounding: halfway cases k * 2^-33 (k odd), tiny and large values

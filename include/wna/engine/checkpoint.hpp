@@ -26,8 +26,10 @@ namespace wna {
 std::string run_fingerprint(const Config& config, const torch::Tensor& signals = torch::Tensor());
 
 // Throws wna::UsageError naming `path` and the first setting that differs when `stored` (the
-// checkpoint's fingerprint) is not `expected`.
-void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored);
+// checkpoint's fingerprint) is not `expected`; a line the checkpoint lacks for a key of `schema`
+// with an implied_before value is explained with that value.
+void check_fingerprint(const std::string& path, const std::string& expected, const std::string& stored,
+                       const ConfigSchema& schema = {});
 
 // Collective. The run state summed over ranks: every rank's completed blocks and the limb-wise
 // sums of `buffers` (the same list, in the same order, on every rank), reduced in pieces of at
