@@ -160,10 +160,10 @@ const KeyTable<RunSettings>& engine_keys() {
           [](S& s) -> double& { return s.noise.std; });
     t.add({.section = "noise", .key = "gaussian_precision", .type = KeyType::Text, .default_value = "single",
            .help = "gaussian noise's Box-Muller transform: single (float arithmetic with wna's own log, sin and cos; "
-                   "vectorised; IEEE operations only, so every CPU and the CUDA kernel compute the same bits) or double (the C library's double log, cos "
-                   "and sin: the gaussian noise of wna before 2026-12-07, 1.5x slower than single's portable code, "
-                   "9x its AVX2 code; reproduces that wna's archives, and archives and checkpoints written before "
-                   "the key existed mean it)",
+                   "vectorised; IEEE operations only, so every CPU and the CUDA kernel compute the same bits) or "
+                   "double (the C library's double log, cos and sin: the gaussian noise of wna before 2026-12-07, "
+                   "1.5x slower than single's portable code, 9x its AVX2 code; reproduces that wna's archives, and "
+                   "archives and checkpoints written before the key existed mean it)",
            .choices = {"single", "double"}, .implied_before = "double"},
           [](S& s, const Config& c, const std::string& name) {
             s.noise.gaussian_precision = c.text(name) == "double" ? GaussianPrecision::Double : GaussianPrecision::Single;

@@ -36,6 +36,13 @@ std::string read(const std::string& path) {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
+// A stand-in model file ("weights A") in a fresh scratch folder: fingerprints hash its bytes.
+std::string model_file_in(const std::string& scratch) {
+  const std::string model = (test::scratch_dir(scratch) / "model.pt").string();
+  write(model, "weights A");
+  return model;
+}
+
 template <typename Exception>
 void expect_message(const std::function<void()>& action, const std::string& fragment) {
   try {
@@ -90,9 +97,7 @@ TEST(Checkpoint, ALineOnlyOneSideHasIsNamedNotTheLinesAfterIt) {
 // earlier wna behaved as: an earlier checkpoint, which has no line for it, matches exactly the
 // runs that compute what it computed.
 TEST(Checkpoint, AKeyAtTheValueEarlierVersionsImpliedKeepsTheirFingerprint) {
-  const auto dir = test::scratch_dir("checkpoint_implied");
-  const std::string model = (dir / "model.pt").string();
-  write(model, "weights A");
+  const std::string model = model_file_in("checkpoint_implied");
   const ConfigSchema schema = run_schema();
   const auto fingerprint = [&](const std::string& precision) {
     return run_fingerprint(resolve_config(schema, "", {"model.file=" + model, "noise.kind=gaussian",
@@ -111,9 +116,7 @@ TEST(Checkpoint, AKeyAtTheValueEarlierVersionsImpliedKeepsTheirFingerprint) {
 // Every results key has a line, also at an empty value (model.input_shape): only a key at its
 // non-empty implied_before value has none.
 TEST(Checkpoint, FingerprintHasALineForEveryResultsKeyButAtAnImpliedValue) {
-  const auto dir = test::scratch_dir("checkpoint_lines");
-  const std::string model = (dir / "model.pt").string();
-  write(model, "weights A");
+  const std::string model = model_file_in("checkpoint_lines");
   const ConfigSchema schema = run_schema();
   const Config config = resolve_config(schema, "", {"model.file=" + model});
   const std::string fingerprint = run_fingerprint(config);
