@@ -5,6 +5,9 @@
 #   wna_check_noise_cuda   its check against the CPU generator and speed test (tests/cuda/)
 #   wna_nccl_compile_check the NCCL reducer (src/reduce/nccl_reducer_nccl.cpp) compiled, not
 #                          linked (-DWNA_WITH_NCCL=ON links it into wna::reduce)
+#   wna_device_noise_compile_check  the GPU ranks' noise (src/engine/device_noise.cpp) with its
+#                          CUDA kernel call compiled, not linked (-DWNA_WITH_CUDA=ON builds it
+#                          into wna::engine)
 # -DWNA_CUDA_KERNELS=OFF skips them; CMAKE_CUDA_ARCHITECTURES defaults to 90 (H100, H200).
 option(WNA_CUDA_KERNELS "compile the CUDA kernels and the NCCL reducer when nvcc is found" ON)
 if(NOT WNA_CUDA_KERNELS)
@@ -36,7 +39,8 @@ endif()
 message(STATUS "CUDA kernels: ${CMAKE_CUDA_COMPILER} ${CMAKE_CUDA_COMPILER_VERSION}, sm_${CMAKE_CUDA_ARCHITECTURES}")
 
 add_library(wna_noise_cuda STATIC ${CMAKE_SOURCE_DIR}/src/noise/noise_cuda.cu)
-target_include_directories(wna_noise_cuda PUBLIC ${CMAKE_SOURCE_DIR}/include ${RANDOM123_INCLUDE_DIR})
+target_include_directories(wna_noise_cuda PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+                                                $<INSTALL_INTERFACE:include> ${RANDOM123_INCLUDE_DIR})
 target_link_libraries(wna_noise_cuda PUBLIC CUDA::cudart)
 # No fused multiply-adds, as on the host (-ffp-contract=off on wna::noise): single-precision
 # gaussian noise is then the host's bits, double-precision as close as CUDA's libm allows.
@@ -53,6 +57,13 @@ add_executable(wna_check_noise_cuda ${CMAKE_SOURCE_DIR}/tests/cuda/check_noise_c
 target_link_libraries(wna_check_noise_cuda PRIVATE wna_noise_cuda)
 target_compile_options(wna_check_noise_cuda PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${WNA_WARNINGS} -ffp-contract=off>)
 set_target_properties(wna_check_noise_cuda PROPERTIES CUDA_STANDARD 17)
+
+if(NOT WNA_WITH_CUDA)
+  add_library(wna_device_noise_compile_check OBJECT ${CMAKE_SOURCE_DIR}/src/engine/device_noise.cpp)
+  target_link_libraries(wna_device_noise_compile_check PRIVATE wna::engine wna_noise_cuda)
+  target_compile_definitions(wna_device_noise_compile_check PRIVATE WNA_WITH_CUDA=1)
+  target_compile_options(wna_device_noise_compile_check PRIVATE ${WNA_WARNINGS})
+endif()
 
 find_path(WNA_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
 if(WNA_NCCL_INCLUDE_DIR)

@@ -43,6 +43,7 @@
 #include "wna/engine/merge.hpp"
 #include "wna/engine/noise_basis.hpp"
 #include "wna/engine/noise_pipeline.hpp"
+#include "wna/engine/run_device.hpp"
 #include "wna/engine/resumable_run.hpp"
 #include "wna/engine/run_config.hpp"
 #include "wna/models/layer_table.hpp"
@@ -71,6 +72,7 @@ struct Prepared {
   std::optional<wna::MergePlan> merge;                     // wna_merge: the shares and their union
   std::string cpu_affinity;                                // the CPUs the ranks may run on (settle_everywhere)
   std::vector<int64_t> target_classes;                     // run.target_classes as indices
+  torch::Device device = torch::kCPU;                      // where this rank's noise pass runs (run.device)
 
   std::vector<wna::Analysis*> analysis_list() const {
     std::vector<wna::Analysis*> list;
@@ -155,8 +157,9 @@ void load_config_and_model(const CommandLine& command_line, Prepared& p, bool ch
 
 // The first half of preparing: config, model and, for structured noise, its basis, fitted
 // where `fit_noise_basis` (rank 0; the others receive it before the second half).
-void prepare_model_and_noise(const CommandLine& command_line, Prepared& p, bool fit_noise_basis) {
+void prepare_model_and_noise(const CommandLine& command_line, Prepared& p, bool fit_noise_basis, int local_rank) {
   load_config_and_model(command_line, p, /*check_outputs=*/true);
+  p.device = wna::run_device(p.settings, local_rank);
   p.noise = wna::build_noise_basis(p.settings, p.network->spec(), fit_noise_basis);
   p.settings.noise.basis = p.noise.basis;
 }
@@ -307,7 +310,9 @@ void on_every_rank(const wna::MpiSession& mpi, const std::function<void()>& step
 // noise), then the rest; then the collective settling.
 std::unique_ptr<Prepared> prepare_everywhere(const CommandLine& command_line, const wna::MpiSession& mpi) {
   auto prepared = std::make_unique<Prepared>();
-  on_every_rank(mpi, [&] { prepare_model_and_noise(command_line, *prepared, /*fit_noise_basis=*/mpi.rank() == 0); });
+  on_every_rank(mpi, [&] {
+    prepare_model_and_noise(command_line, *prepared, /*fit_noise_basis=*/mpi.rank() == 0, mpi.local_rank());
+  });
   if (prepared->noise.basis) wna::broadcast_noise_basis(*prepared->noise.basis, mpi.comm());
   on_every_rank(mpi, [&] { prepare_run(command_line, *prepared); });
   settle_everywhere(*prepared, mpi, command_line.program);
@@ -334,7 +339,7 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   const wna::StimulusMixer mixer(context.signals);
   const auto blocks = wna::BlockPlan(probe.samples, probe.block_size).blocks_of_rank(0, 1);
   wna::PhaseTimer timer;
-  wna::NoisePipeline pipeline(*p.network, probe, mixer, list);
+  wna::NoisePipeline pipeline(*p.network, probe, mixer, list, p.device);
   pipeline.run(blocks, timer);  // warm-up: kernel set-up
   const auto started = Clock::now();
   pipeline.run(blocks, timer);
@@ -347,21 +352,22 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("plan: {} x {} gamma values = {:.3g} forward passes of {} ({}, {} classes)\n", job_samples(s),
              s.gammas.size(), forwards, spec.architecture, spec.dataset, spec.num_classes());
   fmt::print("plan: analyses {}\n", fmt::join(names, ", "));
+  const int workers = p.device.is_cpu() ? s.threads : 1;  // per rank
   fmt::print("plan: {} blocks of {} samples (forward batches of {}) over {} ranks ({} to {} blocks per rank), "
-             "{} worker threads per rank ({})\n",
+             "device {}; {}\n",
              job_blocks, s.block_size, s.forward_batch, mpi.size(), job_blocks / mpi.size(),
-             (job_blocks + mpi.size() - 1) / mpi.size(), s.threads, p.cpu_affinity);
-  fmt::print("estimate: {:.0f} images/s per thread with every analysis (timed on one forward batch) -> about "
+             (job_blocks + mpi.size() - 1) / mpi.size(), wna::device_description(s, p.device), p.cpu_affinity);
+  fmt::print("estimate: {:.0f} images/s per worker with every analysis (timed on one forward batch) -> about "
              "{:.1f} s per rank\n",
-             1.0 / per_image, forwards * per_image / (mpi.size() * s.threads));
+             1.0 / per_image, forwards * per_image / (mpi.size() * workers));
   // Memory: each worker thread and the rank hold the exact sums (two int64 limbs per sum), and
   // each thread a noise and a stimulus buffer of one forward batch; nothing grows with samples.
   double sum_bytes = 0;
   for (const auto& analysis : p.analyses) sum_bytes += 8.0 * static_cast<double>(analysis->sums().limb_count());
   const double batch_bytes = 2.0 * 4.0 * static_cast<double>(s.forward_batch * spec.pixels());
   fmt::print("memory: about {:.1f} MiB per rank beyond the model and LibTorch ({:.1f} MiB of exact sums x {} copies "
-             "+ {:.1f} MiB of batch buffers per thread)\n",
-             (sum_bytes * (s.threads + 1) + batch_bytes * s.threads) / 1048576.0, sum_bytes / 1048576.0, s.threads + 1,
+             "+ {:.1f} MiB of batch buffers per worker)\n",
+             (sum_bytes * (workers + 1) + batch_bytes * workers) / 1048576.0, sum_bytes / 1048576.0, workers + 1,
              batch_bytes / 1048576.0);
   for (const auto& analysis : p.analyses)
     if (analysis->has_own_pass())
@@ -450,7 +456,7 @@ int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSe
   const wna::BlockPlan plan(s.samples, s.block_size, s.block_range());
   const auto my_blocks = wna::remaining_blocks_of_rank(plan, p.resumed, mpi.rank(), mpi.size());
   const wna::StimulusMixer mixer(p.context->signals);
-  wna::NoisePipeline pipeline(*p.network, s, mixer, p.analysis_list());
+  wna::NoisePipeline pipeline(*p.network, s, mixer, p.analysis_list(), p.device);
   wna::PhaseTimer timer;
   const auto started = Clock::now();
   auto last_report = started;
@@ -556,7 +562,7 @@ int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSe
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
-        {"device", fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", s.threads)},
+        {"device", wna::device_description(s, p.device)},
         {"cpu_affinity", p.cpu_affinity}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
         {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},

@@ -3,14 +3,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 
 #include <fmt/format.h>
 #include <torch/nn/functional/activation.h>
 
+#include "wna/accum/chunk_sums.hpp"
 #include "wna/core/error.hpp"
 #include "wna/core/runtime.hpp"
 #include "wna/core/worker_pool.hpp"
+#include "wna/engine/device_noise.hpp"
 
 namespace wna {
 namespace {
@@ -51,11 +54,50 @@ class Chunks {
   int64_t per_block_, forward_batch_, count_ = 0;
 };
 
+[[noreturn]] void throw_not_finite(const Chunk& chunk, double gamma) {
+  throw Error(fmt::format("the model returns NaN or infinite class scores for {}; nothing is written "
+                          "(an overflow inside the model, or corrupted weights)",
+                          chunk_name(chunk, gamma)));
+}
+
+// Hands one forward pass to every analysis's worker that takes it.
+void add_to_analyses(const std::vector<Analysis*>& analyses, std::vector<std::unique_ptr<NoiseWorker>>& workers,
+                     const NoiseBatch& batch, bool with_probes, PhaseTimer& timer, const Chunk& chunk, double gamma) {
+  for (size_t a = 0; a < analyses.size(); ++a) {
+    const bool every_gamma = analyses[a]->every_gamma();
+    if (!workers[a] || (!every_gamma && !with_probes)) continue;
+    PhaseTimer::Scope scope(timer, every_gamma ? Phase::Accumulate : Phase::Units);
+    try {
+      workers[a]->add(batch);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {} ({})", analyses[a]->name(), e.what(), chunk_name(chunk, gamma)));
+    }
+  }
+}
+
+// The network on the device for a scope, back on the CPU after it (the analyses' work after the
+// noise pass runs there), also when the pass fails.
+class NetworkOnDevice {
+ public:
+  NetworkOnDevice(Network& network, torch::Device device) : network_(network) { network_.to(device); }
+  ~NetworkOnDevice() { network_.to(torch::kCPU); }
+  NetworkOnDevice(const NetworkOnDevice&) = delete;
+  NetworkOnDevice& operator=(const NetworkOnDevice&) = delete;
+
+ private:
+  Network& network_;
+};
+
 }  // namespace
 
 NoisePipeline::NoisePipeline(Network& network, const RunSettings& settings, const StimulusMixer& mixer,
-                             std::vector<Analysis*> analyses)
-    : network_(network), settings_(settings), mixer_(mixer), analyses_(std::move(analyses)) {}
+                             std::vector<Analysis*> analyses, torch::Device device, bool device_path)
+    : network_(network),
+      settings_(settings),
+      mixer_(mixer),
+      analyses_(std::move(analyses)),
+      device_(device),
+      device_path_(device_path || !device.is_cpu()) {}
 
 std::vector<ExactBuffer*> NoisePipeline::buffers() const {
   std::vector<ExactBuffer*> buffers;
@@ -73,6 +115,14 @@ std::vector<std::string> probed_layers_of(const std::vector<Analysis*>& analyses
 
 void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
                         const std::function<void(double)>& on_progress) {
+  if (device_path_)
+    run_on_device(blocks, timer, on_progress);
+  else
+    run_on_host(blocks, timer, on_progress);
+}
+
+void NoisePipeline::run_on_host(const RankBlocks& blocks, PhaseTimer& timer,
+                                const std::function<void(double)>& on_progress) {
   const Chunks chunks(blocks, settings_.block_size, settings_.forward_batch);
   const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(settings_.threads, chunks.count())));
   set_torch_threads(1);  // parallelism is across chunks, never inside one forward pass
@@ -90,7 +140,7 @@ void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
     torch::InferenceMode inference;
     PhaseTimer& my_timer = timers[static_cast<size_t>(worker)];
     std::vector<std::unique_ptr<NoiseWorker>> analysis_workers;
-    for (const Analysis* analysis : analyses_) analysis_workers.push_back(analysis->make_worker());
+    for (const Analysis* analysis : analyses_) analysis_workers.push_back(analysis->make_worker(torch::kCPU));
     const auto buffer_size = static_cast<size_t>(settings_.forward_batch * pixels);
     std::vector<float> noise(buffer_size), stimuli(buffer_size);
     Activations activations;
@@ -118,25 +168,12 @@ void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
           activations.clear();
           const auto logits = network_.forward_with_probes(
               batch.stimuli, with_probes ? probed_layers : std::vector<std::string>(), activations);
-          if (!torch::isfinite(logits).all().item<bool>())
-            throw Error(fmt::format("the model returns NaN or infinite class scores for {}; nothing is written "
-                                    "(an overflow inside the model, or corrupted weights)",
-                                    chunk_name(chunk, settings_.gammas[g])));
+          if (!torch::isfinite(logits).all().item<bool>()) throw_not_finite(chunk, settings_.gammas[g]);
           batch.probabilities = torch::softmax(logits, 1).contiguous();
         }
         batch.gamma_index = static_cast<int64_t>(g);
         batch.activations = &activations;
-        for (size_t a = 0; a < analyses_.size(); ++a) {
-          const bool every_gamma = analyses_[a]->every_gamma();
-          if (!analysis_workers[a] || (!every_gamma && !with_probes)) continue;
-          PhaseTimer::Scope scope(my_timer, every_gamma ? Phase::Accumulate : Phase::Units);
-          try {
-            analysis_workers[a]->add(batch);
-          } catch (const Error& e) {
-            throw Error(fmt::format("{}: {} ({})", analyses_[a]->name(), e.what(),
-                                    chunk_name(chunk, settings_.gammas[g])));
-          }
-        }
+        add_to_analyses(analyses_, analysis_workers, batch, with_probes, my_timer, chunk, settings_.gammas[g]);
       }
       for (auto& analysis_worker : analysis_workers)
         if (analysis_worker) analysis_worker->end_chunk();
@@ -154,6 +191,97 @@ void NoisePipeline::run(const RankBlocks& blocks, PhaseTimer& timer,
     for (const auto& t : timers) seconds += t.seconds(static_cast<Phase>(p));
     timer.add(static_cast<Phase>(p), seconds / workers);
   }
+}
+
+void NoisePipeline::run_on_device(const RankBlocks& blocks, PhaseTimer& timer,
+                                  const std::function<void(double)>& on_progress) {
+  const Chunks chunks(blocks, settings_.block_size, settings_.forward_batch);
+  set_torch_threads(1);
+  network_.module().eval();
+  const ModelSpec& spec = network_.spec();
+  const int64_t pixels = spec.pixels(), gammas = static_cast<int64_t>(settings_.gammas.size());
+  const std::vector<std::string> probed_layers = probed_layers_of(analyses_);
+  const size_t probe_gamma = probed_layers.empty() ? settings_.gammas.size()
+                                                   : static_cast<size_t>(probe_gamma_index(settings_.gammas));
+  network_.check_probes_are_exact(probed_layers);  // on the CPU, before the move
+  const NetworkOnDevice on_device(network_, device_);
+  const StimulusMixer mixer = mixer_.to(device_);
+  torch::InferenceMode inference;
+  std::vector<std::unique_ptr<NoiseWorker>> analysis_workers;
+  for (const Analysis* analysis : analyses_) {
+    analysis_workers.push_back(analysis->make_worker(device_));
+    // On the CPU (tests), the tensor operations a GPU runs rather than the CPU's loops.
+    if (analysis_workers.back() && device_.is_cpu()) analysis_workers.back()->sums().set_kernels(ExactKernels::tensor_ops);
+  }
+  DeviceNoise noise(settings_.noise, pixels, settings_.forward_batch, device_);
+  DeferredChunkChecks chunk_sum_checks;
+  // The first (chunk, gamma), as chunk * gammas + gamma, whose class scores are not all finite;
+  // kNone while there is none. Kept on the device, read once per block.
+  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+  auto first_not_finite = torch::full({}, kNone, torch::dtype(torch::kInt64).device(device_));
+  auto check_block = [&](int64_t first_chunk) {
+    const int64_t bad = first_not_finite.item<int64_t>();
+    if (bad != kNone) throw_not_finite(chunks[bad / gammas], settings_.gammas[static_cast<size_t>(bad % gammas)]);
+    try {
+      chunk_sum_checks.check();
+    } catch (const Error& e) {
+      const Chunk first = chunks[first_chunk];
+      throw Error(fmt::format("{} (in block {}, from sample {})", e.what(), first.block, first.first_sample));
+    }
+  };
+  PhaseTimer my_timer;
+  int64_t block_start = 0;
+  for (int64_t index = 0; index < chunks.count(); ++index) {
+    const Chunk chunk = chunks[index];
+    if (chunk.block != chunks[block_start].block) {
+      check_block(block_start);
+      block_start = index;
+    }
+    NoiseBatch batch;
+    batch.block = chunk.block;
+    batch.first_sample = chunk.first_sample;
+    batch.count = chunk.count;
+    torch::Tensor noise_rows;
+    {
+      PhaseTimer::Scope scope(my_timer, Phase::Noise);
+      noise_rows = noise.generate(chunk.first_sample, chunk.count);
+      batch.noise = noise_rows.view({chunk.count, spec.channels, spec.height, spec.width});
+    }
+    Activations activations;
+    for (size_t g = 0; g < settings_.gammas.size(); ++g) {
+      const bool with_probes = g == probe_gamma;
+      {
+        PhaseTimer::Scope scope(my_timer, Phase::Noise);
+        batch.stimuli = mixer.mix(settings_.gammas[g], noise_rows, chunk.first_sample)
+                            .view({chunk.count, spec.channels, spec.height, spec.width});
+      }
+      {
+        PhaseTimer::Scope scope(my_timer, Phase::Forward);
+        activations.clear();
+        const auto logits = network_.forward_with_probes(
+            batch.stimuli, with_probes ? probed_layers : std::vector<std::string>(), activations);
+        const auto not_finite = torch::isfinite(logits).all().logical_not().to(torch::kInt64);  // 0 or 1
+        first_not_finite = torch::minimum(first_not_finite,
+                                          kNone - not_finite * (kNone - (index * gammas + static_cast<int64_t>(g))));
+        batch.probabilities = torch::softmax(logits, 1).contiguous();
+      }
+      batch.gamma_index = static_cast<int64_t>(g);
+      batch.activations = &activations;
+      add_to_analyses(analyses_, analysis_workers, batch, with_probes, my_timer, chunk, settings_.gammas[g]);
+    }
+    for (auto& analysis_worker : analysis_workers)
+      if (analysis_worker) analysis_worker->end_chunk();
+    if (on_progress) on_progress(static_cast<double>(index + 1) / static_cast<double>(chunks.count()));
+  }
+  if (chunks.count() > 0) check_block(block_start);
+  {
+    PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
+    for (size_t a = 0; a < analyses_.size(); ++a)  // the one copy of the sums to the host
+      if (analysis_workers[a]) analyses_[a]->sums().merge(analysis_workers[a]->sums());
+  }
+  if (on_progress) on_progress(1.0);
+  for (int p = 0; p < static_cast<int>(Phase::Count); ++p)
+    timer.add(static_cast<Phase>(p), my_timer.seconds(static_cast<Phase>(p)));
 }
 
 }  // namespace wna

@@ -66,6 +66,13 @@ const KeyTable<RunSettings>& engine_keys() {
     t.add({.section = "run", .key = "overwrite", .type = KeyType::Boolean, .default_value = "false",
            .help = "replace an existing archive (only once the new one is complete)", .effect = Effect::None},
           [](S& s) -> bool& { return s.overwrite; });
+    t.add({.section = "run", .key = "device", .type = KeyType::Text, .default_value = "cpu",
+           .help = "where the noise pass runs: cpu (run.threads workers per rank), or cuda (one worker per rank on "
+                   "GPU local_rank mod GPUs: noise, forward pass and exact sums on the GPU; needs a wna built "
+                   "against a CUDA LibTorch, docs/gpu.md); archives are bitwise the same for any rank count on "
+                   "one kind of device, not between cpu and cuda",
+           .choices = {"cpu", "cuda"}, .implied_before = "cpu"},
+          [](S& s) -> std::string& { return s.device; });
     t.add({.section = "run", .key = "reducer", .type = KeyType::Text, .default_value = "mpi",
            .help = "reduction of the exact accumulators: MPI, or NCCL on each rank's GPU (builds with "
                    "-DWNA_WITH_NCCL=ON)",

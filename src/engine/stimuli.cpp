@@ -30,4 +30,23 @@ void StimulusMixer::mix(double gamma, const float* noise, uint64_t first_sample,
   }
 }
 
+torch::Tensor StimulusMixer::mix(double gamma, const torch::Tensor& noise, uint64_t first_sample) const {
+  if (gamma == 0.0) return noise;
+  const int64_t count = noise.size(0);
+  if (!signals_.defined() || signals_.size(1) != noise.size(1))
+    throw Error("gamma > 0 needs signal images of the model's input shape");
+  const int64_t signal_count = signals_.size(0);
+  const auto which = (torch::arange(count, noise.options().dtype(torch::kInt64)) +
+                      static_cast<int64_t>(first_sample % static_cast<uint64_t>(signal_count))) % signal_count;
+  const auto noise_weight = static_cast<float>(1.0 - gamma), signal_weight = static_cast<float>(gamma);
+  // Two rounded float32 products, then their rounded sum: no fused multiply-add, as in mix() above.
+  return noise.mul(noise_weight).add_(signals_.index_select(0, which).mul_(signal_weight));
+}
+
+StimulusMixer StimulusMixer::to(torch::Device device) const {
+  StimulusMixer copy(torch::Tensor{});
+  if (signals_.defined()) copy.signals_ = signals_.to(device);
+  return copy;
+}
+
 }  // namespace wna

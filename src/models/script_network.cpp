@@ -73,6 +73,14 @@ ScriptNetwork::ScriptNetwork(torch::jit::Module script, ModelSpec spec, std::str
   }
 }
 
+void ScriptNetwork::to(torch::Device device) {
+  script_.to(device);  // in place: the module() view shares the moved tensors
+  if (channel_mean_.defined()) {
+    channel_mean_ = channel_mean_.to(device);
+    channel_std_ = channel_std_.to(device);
+  }
+}
+
 torch::Tensor ScriptNetwork::normalized(const torch::Tensor& x) {
   return channel_mean_.defined() ? (x - channel_mean_) / channel_std_ : normalize_(x);
 }

@@ -27,7 +27,7 @@ echo "ok: no warning with --bind-to none"
 taskset -c 0 "$WNA_MPI" "$CONFIG" --set "run.output=$SCRATCH/one.h5" --set run.threads=0 >"$CAPTURE/one.out" 2>&1 ||
   fail "taskset -c 0 failed: $(cat "$CAPTURE/one.out")"
 taskset -c 0 "$WNA_MPI" "$CONFIG" --set run.threads=0 --dry-run >"$CAPTURE/plan.out" 2>&1 || fail "dry run failed"
-grep -q "1 worker threads per rank (1 to 1 CPUs per rank; rank 0 on CPUs 0)" "$CAPTURE/plan.out" ||
+grep -q "1 worker threads per rank, 1 LibTorch thread each); 1 to 1 CPUs per rank; rank 0 on CPUs 0" "$CAPTURE/plan.out" ||
   fail "the plan does not show the affinity: $(grep '^plan' "$CAPTURE/plan.out")"
 # Two ranks, each bound to its own core: the archive holds rank 0's list (attributes are written
 # collectively, with one value).

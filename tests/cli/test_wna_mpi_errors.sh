@@ -70,6 +70,18 @@ case_block_size_not_multiple() {
     -- "$WNA_MPI" "$BASE" --set run.block_size=600
 }
 
+case_cuda_without_a_cuda_libtorch() {
+  # This build's LibTorch (Debian's) has no CUDA: refused before any work, naming the key.
+  expect_usage_error "run.device = cuda" "built against a LibTorch without CUDA" "run.device = cpu" \
+    -- "$WNA_MPI" "$BASE" --set run.device=cuda
+  # The GPU config is refused for that alone: on the CPU its plan is valid.
+  local gpu=("$WNA_MPI" "$WNA_SOURCE_DIR/configs/gpu/lenet_mnist_1e9.ini" --set "model.file=$TINY_MODEL"
+             --set "run.output=$OUTPUT" --set "run.checkpoint=$SCRATCH/out/gpu.checkpoint")
+  expect_usage_error "run.device = cuda" "built against a LibTorch without CUDA" -- "${gpu[@]}"
+  "${gpu[@]}" --set run.device=cpu --dry-run >"$CAPTURE/gpu_plan.out" 2>&1 ||
+    fail "configs/gpu/lenet_mnist_1e9.ini on the CPU: $(cat "$CAPTURE/gpu_plan.out")"
+}
+
 # --- files --------------------------------------------------------------------------------
 
 case_missing_config() {
@@ -316,6 +328,7 @@ run_case "out of range: run.samples = 0" case_out_of_range_samples
 run_case "key given twice" case_repeated_key
 run_case "bad --set syntax" case_bad_set_syntax
 run_case "block_size not a multiple of forward_batch" case_block_size_not_multiple
+run_case "run.device = cuda without a CUDA LibTorch" case_cuda_without_a_cuda_libtorch
 run_case "missing config file" case_missing_config
 run_case "missing model file" case_missing_model
 run_case "model file that is not a model (exit 2)" case_model_not_a_model

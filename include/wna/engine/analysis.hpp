@@ -9,7 +9,7 @@
 //   make(context)       validates its keys against the model and data and plans its work, on
 //                       every rank before any heavy work (wna::UsageError naming the key), or
 //                       returns nullptr when its keys leave it off
-//   noise pass          make_worker() per worker thread; each forward chunk of noise, at every
+//   noise pass          make_worker(device) per worker thread; each forward chunk of noise, at every
 //                       gamma or at the probe gamma only, reaches NoiseWorker::add as tensors;
 //                       the workers' exact sums merge into sums() (checkpointed with the run)
 //   own_pass()          work of its own after the noise pass (e.g. microstimulation's cells)
@@ -49,7 +49,7 @@ struct RunContext {
   std::function<std::shared_ptr<Network>()> load_network_copy;  // a fresh copy of the model
 };
 
-// One forward chunk of noise samples at one gamma value, as tensors on the run's device.
+// One forward chunk of noise samples at one gamma value, as tensors on the run's device (run.device).
 struct NoiseBatch {
   int64_t gamma_index = 0;
   int64_t block = 0;              // the chunk's block (the unit of work dealt to ranks)
@@ -72,12 +72,12 @@ class NoiseWorker {
 };
 
 // The worker of an analysis whose accumulator takes each batch's stimuli and probed
-// activations (STA, STC): `Accumulator(layout)`, `add(stimuli, activations)`, `buffer()`.
+// activations (STA, STC): `Accumulator(layout, device)`, `add(stimuli, activations)`, `buffer()`.
 template <typename Accumulator>
 class ProbedStimuliWorker : public NoiseWorker {
  public:
   template <typename Layout>
-  explicit ProbedStimuliWorker(const Layout& layout) : accumulator_(layout) {}
+  ProbedStimuliWorker(const Layout& layout, torch::Device device) : accumulator_(layout, device) {}
   void add(const NoiseBatch& batch) override { accumulator_.add(batch.stimuli, *batch.activations); }
   ExactBuffer& sums() override { return accumulator_.buffer(); }
 
@@ -108,8 +108,9 @@ class Analysis {
   virtual std::vector<std::string> probed_layers() const { return {}; }
   // true: every gamma's batches reach the workers; false: only the probe gamma's.
   virtual bool every_gamma() const { return false; }
-  // A worker for one thread, or nullptr when the analysis takes no part in the noise pass.
-  virtual std::unique_ptr<NoiseWorker> make_worker() const { return nullptr; }
+  // A worker for one thread whose sums live on `device` (where the batches' tensors are), or
+  // nullptr when the analysis takes no part in the noise pass.
+  virtual std::unique_ptr<NoiseWorker> make_worker(torch::Device /*device*/) const { return nullptr; }
   // This rank's exact sums (the workers' merged), saved in checkpoints. Empty: none.
   virtual ExactBuffer& sums() { return sums_; }
   // The archive datasets (int64) whose values, concatenated in this order, are sums() after

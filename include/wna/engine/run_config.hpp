@@ -31,6 +31,7 @@ struct RunSettings {
   std::string output;
   bool overwrite;
   double progress_seconds;
+  std::string device;           // "cpu" or "cuda" (engine/run_device.hpp)
   std::string reducer;          // "mpi" or "nccl"
   std::string checkpoint;       // checkpoint file; empty: none
   int64_t checkpoint_blocks;    // blocks per rank between checkpoints

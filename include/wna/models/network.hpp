@@ -83,6 +83,8 @@ class Network {
 
   // The underlying module (parameters, train()/eval(), named submodules).
   virtual torch::nn::Module& module() = 0;
+  // Moves the parameters and buffers to `device`: forward then takes inputs there.
+  virtual void to(torch::Device device) { module().to(device); }
 
   // Throws wna::Error unless forward_with_probes(x, layers, ...) computes exactly what forward
   // computes (true by construction for the zoo; checked on noise for a TorchScript module, once

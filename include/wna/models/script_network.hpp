@@ -34,6 +34,7 @@ class ScriptNetwork : public Network {
   // A torch::nn::Module view sharing the script's parameters and buffers; train()/eval()
   // on it switch the script's mode too.
   torch::nn::Module& module() override { return *parameters_; }
+  void to(torch::Device device) override;
   void check_probes_are_exact(const std::vector<std::string>& layers) override;
   ReceptiveField receptive_field(const std::string& layer) override;
   // The probe-able ReLU module whose call takes `layer`'s output, found in forward's graph.

@@ -22,8 +22,8 @@ std::vector<std::string> ActivationMapLayout::layer_names() const {
   return names;
 }
 
-ActivationMapAccumulator::ActivationMapAccumulator(ActivationMapLayout layout)
-    : layout_(std::move(layout)), buffer_(layout_.sums()) {}
+ActivationMapAccumulator::ActivationMapAccumulator(ActivationMapLayout layout, torch::Device device)
+    : layout_(std::move(layout)), buffer_(layout_.sums(), device) {}
 
 void ActivationMapAccumulator::add(const torch::Tensor& probabilities, const Activations& activations) {
   if (layout_.empty()) return;

@@ -28,7 +28,7 @@ const KeyTable<ActivationMapSettings>& activation_map_keys() {
 
 class ActivationMapWorker : public NoiseWorker {
  public:
-  explicit ActivationMapWorker(const ActivationMapLayout& layout) : accumulator_(layout) {}
+  ActivationMapWorker(const ActivationMapLayout& layout, torch::Device device) : accumulator_(layout, device) {}
   void add(const NoiseBatch& batch) override {
     accumulator_.add(batch.probabilities, *batch.activations);
   }
@@ -44,8 +44,8 @@ class ActivationMapWorker : public NoiseWorker {
 ActivationMapsAnalysis::ActivationMapsAnalysis(const RunContext& context, ActivationMapLayout layout)
     : context_(context), totals_(std::move(layout)) {}
 
-std::unique_ptr<NoiseWorker> ActivationMapsAnalysis::make_worker() const {
-  return std::make_unique<ActivationMapWorker>(totals_.layout());
+std::unique_ptr<NoiseWorker> ActivationMapsAnalysis::make_worker(torch::Device device) const {
+  return std::make_unique<ActivationMapWorker>(totals_.layout(), device);
 }
 
 void ActivationMapsAnalysis::write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) {

@@ -13,7 +13,8 @@ int64_t convergence_stage(int64_t block) {
 
 int64_t convergence_stages(int64_t blocks) { return blocks <= 0 ? 1 : convergence_stage(blocks - 1) + 1; }
 
-ClassImageAccumulator::ClassImageAccumulator(const ClassImageShape& shape, double confidence_floor)
+ClassImageAccumulator::ClassImageAccumulator(const ClassImageShape& shape, double confidence_floor,
+                                             torch::Device device)
     : shape_(shape), confidence_floor_(confidence_floor) {
   const int64_t S = shape.stages, G = shape.gammas, K = shape.classes, P = shape.pixels;
   ExactLayout layout;
@@ -27,7 +28,7 @@ ClassImageAccumulator::ClassImageAccumulator(const ClassImageShape& shape, doubl
   fields_.floor_counts = layout.add("floor_counts", {G, K});
   fields_.probability_sums = layout.add("probability_sums", {G, K, K});
   fields_.parity_sums = layout.add("parity_sums", {2, G, K, P});
-  buffer_ = ExactBuffer(layout.sums());
+  buffer_ = ExactBuffer(layout.sums(), device);
 }
 
 void ClassImageAccumulator::add(int64_t gamma, int64_t block, const torch::Tensor& stimuli,

@@ -59,7 +59,8 @@ ClassImageShape class_image_shape(const RunContext& context) {
 
 class ClassImageWorker : public NoiseWorker {
  public:
-  ClassImageWorker(const ClassImageShape& shape, double confidence_floor) : accumulator_(shape, confidence_floor) {}
+  ClassImageWorker(const ClassImageShape& shape, double confidence_floor, torch::Device device)
+      : accumulator_(shape, confidence_floor, device) {}
   void add(const NoiseBatch& batch) override {
     accumulator_.add(batch.gamma_index, batch.block, batch.stimuli, batch.probabilities);
   }
@@ -78,8 +79,8 @@ ClassImagesAnalysis::ClassImagesAnalysis(const RunContext& context, double confi
     : context_(context), totals_(class_image_shape(context), confidence_floor), fdr_level_(fdr_level),
       clusters_(clusters) {}
 
-std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker() const {
-  return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor());
+std::unique_ptr<NoiseWorker> ClassImagesAnalysis::make_worker(torch::Device device) const {
+  return std::make_unique<ClassImageWorker>(totals_.shape(), totals_.confidence_floor(), device);
 }
 
 std::vector<double> ClassImagesAnalysis::class_reliability(Reducer& reducer) {

@@ -54,8 +54,8 @@ struct PsychometricLayout {
 
 class PsychometricWorker : public NoiseWorker {
  public:
-  PsychometricWorker(const PsychometricLayout& layout, const torch::Tensor& labels)
-      : layout_(layout), labels_(labels), sums_(layout.sums) {}
+  PsychometricWorker(const PsychometricLayout& layout, const torch::Tensor& labels, torch::Device device)
+      : layout_(layout), labels_(labels.to(device)), sums_(layout.sums, device) {}
   void add(const NoiseBatch& batch) override {
     const int64_t g = batch.gamma_index, n = batch.count, signals = labels_.size(0);
     const auto k = predicted_classes(batch.probabilities);
@@ -88,8 +88,8 @@ class PsychometricAnalysis : public Analysis {
   }
   std::string name() const override { return "psychometric"; }
   bool every_gamma() const override { return true; }
-  std::unique_ptr<NoiseWorker> make_worker() const override {
-    return std::make_unique<PsychometricWorker>(layout_, labels_);
+  std::unique_ptr<NoiseWorker> make_worker(torch::Device device) const override {
+    return std::make_unique<PsychometricWorker>(layout_, labels_, device);
   }
   std::vector<std::string> sums_datasets() const override { return {"/psychometric/limbs"}; }
 

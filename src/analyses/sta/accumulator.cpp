@@ -113,7 +113,8 @@ std::vector<std::string> StaLayout::layer_names() const {
   return names;
 }
 
-StaAccumulator::StaAccumulator(StaLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {
+StaAccumulator::StaAccumulator(StaLayout layout, torch::Device device)
+    : layout_(std::move(layout)), buffer_(layout_.sums(), device) {
   const auto& layers = layout_.layers();
   for (size_t i = 0; i < layers.size(); ++i) {
     if (!layers[i].spatial) continue;

@@ -34,8 +34,8 @@ const KeyTable<StaSettings>& sta_keys() {
 StaAnalysis::StaAnalysis(const RunContext& context, StaLayout layout)
     : context_(context), totals_(std::move(layout)) {}
 
-std::unique_ptr<NoiseWorker> StaAnalysis::make_worker() const {
-  return std::make_unique<ProbedStimuliWorker<StaAccumulator>>(totals_.layout());
+std::unique_ptr<NoiseWorker> StaAnalysis::make_worker(torch::Device device) const {
+  return std::make_unique<ProbedStimuliWorker<StaAccumulator>>(totals_.layout(), device);
 }
 
 std::vector<std::string> StaAnalysis::sums_datasets() const {

@@ -40,7 +40,8 @@ std::vector<std::string> StcLayout::layer_names() const {
   return names;
 }
 
-StcAccumulator::StcAccumulator(StcLayout layout) : layout_(std::move(layout)), buffer_(layout_.sums()) {}
+StcAccumulator::StcAccumulator(StcLayout layout, torch::Device device)
+    : layout_(std::move(layout)), buffer_(layout_.sums(), device) {}
 
 void StcAccumulator::add(const torch::Tensor& stimuli, const Activations& activations) {
   if (layout_.empty()) return;

@@ -53,8 +53,8 @@ void check_shuffles(const StcSettings& stc, const RunSettings& s) {
 StcAnalysis::StcAnalysis(const RunContext& context, StcLayout layout, int64_t components)
     : context_(context), totals_(std::move(layout)), components_(components) {}
 
-std::unique_ptr<NoiseWorker> StcAnalysis::make_worker() const {
-  return std::make_unique<ProbedStimuliWorker<StcAccumulator>>(totals_.layout());
+std::unique_ptr<NoiseWorker> StcAnalysis::make_worker(torch::Device device) const {
+  return std::make_unique<ProbedStimuliWorker<StcAccumulator>>(totals_.layout(), device);
 }
 
 std::vector<std::string> StcAnalysis::sums_datasets() const {

@@ -48,7 +48,8 @@ class ActivationMapLayout {
 
 class ActivationMapAccumulator {
  public:
-  explicit ActivationMapAccumulator(ActivationMapLayout layout);
+  // Zeroed sums on `device`.
+  explicit ActivationMapAccumulator(ActivationMapLayout layout, torch::Device device = torch::kCPU);
 
   // Adds a chunk of samples: their softmax probabilities (n x classes; the predicted class is
   // predicted_classes', as for the classification images) and the layers' activations.

@@ -13,7 +13,7 @@ class ActivationMapsAnalysis : public Analysis {
   ActivationMapsAnalysis(const RunContext& context, ActivationMapLayout layout);
   std::string name() const override { return "activation_maps"; }
   std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
-  std::unique_ptr<NoiseWorker> make_worker() const override;
+  std::unique_ptr<NoiseWorker> make_worker(torch::Device device) const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
   std::vector<std::string> sums_datasets() const override { return {"/activations/limbs"}; }
   void write(ArchiveWriter& archive, SharedResults& shared, const Ranks& ranks) override;

@@ -43,7 +43,8 @@ struct ClassImageFields {
 
 class ClassImageAccumulator {
  public:
-  ClassImageAccumulator(const ClassImageShape& shape, double confidence_floor);
+  // Zeroed sums on `device`.
+  ClassImageAccumulator(const ClassImageShape& shape, double confidence_floor, torch::Device device = torch::kCPU);
 
   // Adds n stimuli (n x C x H x W float32) of gamma `gamma` from block `block`, with the
   // model's softmax probabilities (n x classes), on the buffer's device; the predicted class

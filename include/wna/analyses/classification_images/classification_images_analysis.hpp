@@ -21,7 +21,7 @@ class ClassImagesAnalysis : public Analysis {
   ClassImagesAnalysis(const RunContext& context, double confidence_floor, double fdr_level, ClusterSettings clusters);
   std::string name() const override { return "classification_images"; }
   bool every_gamma() const override { return true; }
-  std::unique_ptr<NoiseWorker> make_worker() const override;
+  std::unique_ptr<NoiseWorker> make_worker(torch::Device device) const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
   std::vector<std::string> sums_datasets() const override { return {"/raw/class_image_limbs"}; }
   // The split-half reliability of each class's CI, the lowest over the gammas.

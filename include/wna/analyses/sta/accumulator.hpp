@@ -91,7 +91,8 @@ torch::Tensor position_patches(const torch::Tensor& input, const StaLayer& layer
 
 class StaAccumulator {
  public:
-  explicit StaAccumulator(StaLayout layout);
+  // Zeroed sums on `device`.
+  explicit StaAccumulator(StaLayout layout, torch::Device device = torch::kCPU);
 
   // Adds a chunk: stimuli (n x C x H x W float32) and the activations of every layout layer
   // for them (as Network::forward_with_probes returns them).

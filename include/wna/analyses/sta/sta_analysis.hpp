@@ -14,7 +14,7 @@ class StaAnalysis : public Analysis {
   StaAnalysis(const RunContext& context, StaLayout layout);
   std::string name() const override { return "sta"; }
   std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
-  std::unique_ptr<NoiseWorker> make_worker() const override;
+  std::unique_ptr<NoiseWorker> make_worker(torch::Device device) const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
   std::vector<std::string> sums_datasets() const override;
   void reduce(Reducer& reducer, const Ranks& ranks) override;

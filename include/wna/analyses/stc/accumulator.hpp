@@ -80,7 +80,8 @@ class StcLayout {
 
 class StcAccumulator {
  public:
-  explicit StcAccumulator(StcLayout layout);
+  // Zeroed sums on `device`.
+  explicit StcAccumulator(StcLayout layout, torch::Device device = torch::kCPU);
 
   // Adds a chunk: stimuli (n x C x H x W float32, n > shuffles) and the activations of the
   // layout's layers for them.

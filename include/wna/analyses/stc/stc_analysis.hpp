@@ -14,7 +14,7 @@ class StcAnalysis : public Analysis {
   StcAnalysis(const RunContext& context, StcLayout layout, int64_t components);
   std::string name() const override { return "stc"; }
   std::vector<std::string> probed_layers() const override { return totals_.layout().layer_names(); }
-  std::unique_ptr<NoiseWorker> make_worker() const override;
+  std::unique_ptr<NoiseWorker> make_worker(torch::Device device) const override;
   ExactBuffer& sums() override { return totals_.buffer(); }
   std::vector<std::string> sums_datasets() const override;
   void reduce(Reducer& reducer, const Ranks& ranks) override;
