@@ -45,7 +45,8 @@ torch::Tensor DeviceNoise::generate(uint64_t first_sample, int64_t count) {
     // On the device's legacy default stream, LibTorch's default stream: ordered with the work
     // queued before (the last chunk's readers) and after (this chunk's).
     const cudaError_t selected = cudaSetDevice(device_.index());
-    if (selected != cudaSuccess) throw Error(fmt::format("cudaSetDevice({}): {}", device_.index(), cudaGetErrorString(selected)));
+    if (selected != cudaSuccess)
+      throw Error(fmt::format("cudaSetDevice({}): {}", device_.index(), cudaGetErrorString(selected)));
     generate_noise_cuda(settings_, first_sample, count, pixels_, chunk.data_ptr<float>(), /*stream=*/nullptr);
     return chunk;
   }

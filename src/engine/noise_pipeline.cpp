@@ -209,9 +209,10 @@ void NoisePipeline::run_on_device(const RankBlocks& blocks, PhaseTimer& timer,
   torch::InferenceMode inference;
   std::vector<std::unique_ptr<NoiseWorker>> analysis_workers;
   for (const Analysis* analysis : analyses_) {
-    analysis_workers.push_back(analysis->make_worker(device_));
+    auto worker = analysis->make_worker(device_);
     // On the CPU (tests), the tensor operations a GPU runs rather than the CPU's loops.
-    if (analysis_workers.back() && device_.is_cpu()) analysis_workers.back()->sums().set_kernels(ExactKernels::tensor_ops);
+    if (worker && device_.is_cpu()) worker->sums().set_kernels(ExactKernels::tensor_ops);
+    analysis_workers.push_back(std::move(worker));
   }
   DeviceNoise noise(settings_.noise, pixels, settings_.forward_batch, device_);
   DeferredChunkChecks chunk_sum_checks;

@@ -36,10 +36,13 @@
 #include "wna/accum/chunk_sums.hpp"
 #include "wna/analyses/activation_maps/layers.hpp"
 #include "wna/analyses/sta/layers.hpp"
+#include "wna/analyses/registry.hpp"
 #include "wna/analyses/stc/units.hpp"
 #include "wna/core/error.hpp"
 #include "wna/engine/block_plan.hpp"
+#include "wna/config/config.hpp"
 #include "wna/engine/device_noise.hpp"
+#include "wna/engine/noise_pipeline.hpp"
 #include "wna/engine/phase_timer.hpp"
 #include "wna/engine/run_device.hpp"
 #include "wna/engine/stimuli.hpp"
@@ -95,7 +98,9 @@ Layouts every_analysis(Network& network) {
           resolve_activation_maps(network, {"relu", "fc"})};
 }
 
-std::vector<int64_t> limbs(const ExactBuffer* buffer) { return {buffer->limbs(), buffer->limbs() + buffer->limb_count()}; }
+std::vector<int64_t> limbs(const ExactBuffer* buffer) {
+  return {buffer->limbs(), buffer->limbs() + buffer->limb_count()};
+}
 
 // Every analysis's limbs after rank `rank` of `ranks` passed over its blocks of `s`, on the CPU
 // path, or the device path on the CPU (`device_path`) or on a GPU (`device`).
@@ -137,6 +142,34 @@ TEST(DevicePath, GivesTheCpuPathsLimbsForEveryAnalysisAndNoiseKind) {
       EXPECT_EQ(on_device[a], on_cpu[a]) << "analysis " << a << ", noise kind " << noise_kind_name(kind);
     }
   }
+}
+
+TEST(DevicePath, EveryRegisteredAnalysisOfTheNoisePassGivesTheCpuPathsLimbs) {
+  auto network = small_network();
+  const std::string model = std::string(WNA_SOURCE_DIR) + "/tests/golden/lenet_mnist.pt";  // a file the key may name
+  const Config config = resolve_config_text(run_schema(), "device_path.ini",
+                                            "[sta]\nlayers = all\nposition_y = 1\nposition_x = 1\n"
+                                            "[stc]\nunits = conv:1, fc:2\nshuffles = 2\n"
+                                            "[activations]\nlayers = relu, fc\n[psychometric]\nenabled = true\n",
+                                            {"model.file=" + model});
+  const RunSettings s = run_of(NoiseKind::Uniform);
+  torch::manual_seed(13);
+  const auto signals = torch::rand({7, 2, 9, 9});
+  const RunContext context{config, s, *network, signals, torch::randint(0, 3, {7}, torch::kInt64), {}};
+  const StimulusMixer mixer(signals);
+  std::vector<std::vector<int64_t>> sums[2];
+  for (const bool device_path : {false, true}) {
+    const auto analyses = make_analyses(context);
+    std::vector<Analysis*> list;
+    for (const auto& analysis : analyses) list.push_back(analysis.get());
+    NoisePipeline pipeline(*network, s, mixer, list, torch::kCPU, device_path);
+    PhaseTimer timer;
+    pipeline.run(BlockPlan(s.samples, s.block_size).blocks_of_rank(0, 1), timer);
+    for (const ExactBuffer* buffer : pipeline.buffers())
+      if (buffer->size() > 0) sums[device_path].push_back(limbs(buffer));
+  }
+  EXPECT_EQ(sums[0].size(), 5u);  // classification images, STA, STC, activation maps, psychometric
+  EXPECT_EQ(sums[1], sums[0]);
 }
 
 TEST(DevicePath, NonFiniteClassScoresNameTheFirstSuchChunkAsOnTheCpu) {
@@ -233,7 +266,8 @@ void skip_without_gpu() {
 
 // Element-wise sums of limb vectors (the merge of ranks' sums; normalisation does not change
 // the represented values, and these are compared as values below).
-std::vector<std::vector<int64_t>> added(std::vector<std::vector<int64_t>> a, const std::vector<std::vector<int64_t>>& b) {
+std::vector<std::vector<int64_t>> added(std::vector<std::vector<int64_t>> a,
+                                        const std::vector<std::vector<int64_t>>& b) {
   for (size_t i = 0; i < a.size(); ++i)
     for (size_t j = 0; j < a[i].size(); ++j) a[i][j] += b[i][j];
   return a;
@@ -292,7 +326,9 @@ namespace warning_utils = c10::Warning;
 class SyncCounter : public c10::WarningHandler {
  public:
 #if TORCH_VERSION_MAJOR >= 2
-  void process(const c10::Warning& warning) override { count_ += warning.msg().find("synchroniz") != std::string::npos; }
+  void process(const c10::Warning& warning) override {
+    count_ += warning.msg().find("synchroniz") != std::string::npos;
+  }
 #else
   void process(const c10::SourceLocation&, const std::string& message, bool) override {
     count_ += message.find("synchroniz") != std::string::npos;
