@@ -159,7 +159,8 @@ void load_config_and_model(const CommandLine& command_line, Prepared& p, bool ch
 // where `fit_noise_basis` (rank 0; the others receive it before the second half).
 void prepare_model_and_noise(const CommandLine& command_line, Prepared& p, bool fit_noise_basis, int local_rank) {
   load_config_and_model(command_line, p, /*check_outputs=*/true);
-  p.device = wna::run_device(p.settings, local_rank);
+  // A merge adds archived sums: it runs no noise pass, so needs no GPU even for GPU shares.
+  if (!p.merge) p.device = wna::run_device(p.settings, local_rank);
   p.noise = wna::build_noise_basis(p.settings, p.network->spec(), fit_noise_basis);
   p.settings.noise.basis = p.noise.basis;
 }
@@ -356,7 +357,7 @@ void print_dry_run(const Prepared& p, const wna::MpiSession& mpi) {
   fmt::print("plan: {} blocks of {} samples (forward batches of {}) over {} ranks ({} to {} blocks per rank), "
              "device {}; {}\n",
              job_blocks, s.block_size, s.forward_batch, mpi.size(), job_blocks / mpi.size(),
-             (job_blocks + mpi.size() - 1) / mpi.size(), wna::device_description(s, p.device), p.cpu_affinity);
+             (job_blocks + mpi.size() - 1) / mpi.size(), wna::device_description(s), p.cpu_affinity);
   fmt::print("estimate: {:.0f} images/s per worker with every analysis (timed on one forward batch) -> about "
              "{:.1f} s per rank\n",
              1.0 / per_image, forwards * per_image / (mpi.size() * workers));
@@ -562,7 +563,7 @@ int compute_and_write(Prepared& p, wna::ArchiveWriter& archive, const wna::MpiSe
     const std::vector<std::pair<std::string, std::string>> text_attributes{
         {"config", p.config.to_ini()}, {"wna_version", wna::kVersion}, {"git_commit", wna::kGitCommit},
         {"versions", wna::version_text()}, {"libtorch_version", TORCH_VERSION},
-        {"device", wna::device_description(s, p.device)},
+        {"device", wna::device_description(s)},
         {"cpu_affinity", p.cpu_affinity}, {"reducer", reducer->name()},
         {"model_file", s.model_file}, {"model_sha256", p.model_sha256}, {"data_sha256", p.data_sha256},
         {"model_architecture", spec.architecture}, {"model_dataset", spec.dataset},

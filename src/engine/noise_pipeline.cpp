@@ -60,6 +60,18 @@ class Chunks {
                           chunk_name(chunk, gamma)));
 }
 
+// The model's class scores for `stimuli`, with `layers` probed into `activations` when `with_probes`.
+torch::Tensor class_scores(Network& network, const torch::Tensor& stimuli, const std::vector<std::string>& layers,
+                           bool with_probes, Activations& activations) {
+  activations.clear();
+  return network.forward_with_probes(stimuli, with_probes ? layers : std::vector<std::string>(), activations);
+}
+
+void end_chunk(std::vector<std::unique_ptr<NoiseWorker>>& workers) {
+  for (auto& worker : workers)
+    if (worker) worker->end_chunk();
+}
+
 // Hands one forward pass to every analysis's worker that takes it.
 void add_to_analyses(const std::vector<Analysis*>& analyses, std::vector<std::unique_ptr<NoiseWorker>>& workers,
                      const NoiseBatch& batch, bool with_probes, PhaseTimer& timer, const Chunk& chunk, double gamma) {
@@ -165,9 +177,7 @@ void NoisePipeline::run_on_host(const RankBlocks& blocks, PhaseTimer& timer,
         }
         {
           PhaseTimer::Scope scope(my_timer, Phase::Forward);
-          activations.clear();
-          const auto logits = network_.forward_with_probes(
-              batch.stimuli, with_probes ? probed_layers : std::vector<std::string>(), activations);
+          const auto logits = class_scores(network_, batch.stimuli, probed_layers, with_probes, activations);
           if (!torch::isfinite(logits).all().item<bool>()) throw_not_finite(chunk, settings_.gammas[g]);
           batch.probabilities = torch::softmax(logits, 1).contiguous();
         }
@@ -175,8 +185,7 @@ void NoisePipeline::run_on_host(const RankBlocks& blocks, PhaseTimer& timer,
         batch.activations = &activations;
         add_to_analyses(analyses_, analysis_workers, batch, with_probes, my_timer, chunk, settings_.gammas[g]);
       }
-      for (auto& analysis_worker : analysis_workers)
-        if (analysis_worker) analysis_worker->end_chunk();
+      end_chunk(analysis_workers);
       const size_t done = ++chunks_done;
       if (worker == 0 && on_progress) on_progress(static_cast<double>(done) / static_cast<double>(chunks.count()));
     }
@@ -258,9 +267,7 @@ void NoisePipeline::run_on_device(const RankBlocks& blocks, PhaseTimer& timer,
       }
       {
         PhaseTimer::Scope scope(my_timer, Phase::Forward);
-        activations.clear();
-        const auto logits = network_.forward_with_probes(
-            batch.stimuli, with_probes ? probed_layers : std::vector<std::string>(), activations);
+        const auto logits = class_scores(network_, batch.stimuli, probed_layers, with_probes, activations);
         const auto not_finite = torch::isfinite(logits).all().logical_not().to(torch::kInt64);  // 0 or 1
         first_not_finite = torch::minimum(first_not_finite,
                                           kNone - not_finite * (kNone - (index * gammas + static_cast<int64_t>(g))));
@@ -270,8 +277,7 @@ void NoisePipeline::run_on_device(const RankBlocks& blocks, PhaseTimer& timer,
       batch.activations = &activations;
       add_to_analyses(analyses_, analysis_workers, batch, with_probes, my_timer, chunk, settings_.gammas[g]);
     }
-    for (auto& analysis_worker : analysis_workers)
-      if (analysis_worker) analysis_worker->end_chunk();
+    end_chunk(analysis_workers);
     if (on_progress) on_progress(static_cast<double>(index + 1) / static_cast<double>(chunks.count()));
   }
   if (chunks.count() > 0) check_block(block_start);

@@ -32,8 +32,8 @@ torch::Device run_device(const RunSettings& settings, int local_rank) {
   return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus)};
 }
 
-std::string device_description(const RunSettings& settings, torch::Device device) {
-  if (device.is_cpu())
+std::string device_description(const RunSettings& settings) {
+  if (settings.device != "cuda")
     return fmt::format("cpu ({} worker threads per rank, 1 LibTorch thread each)", settings.threads);
   return "cuda (one GPU per rank, the local rank mod the node's GPUs; 1 worker each)";
 }

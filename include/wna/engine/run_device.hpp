@@ -16,8 +16,8 @@ namespace wna {
 // run.device where this LibTorch was built without CUDA or sees no GPU.
 torch::Device run_device(const RunSettings& settings, int local_rank);
 
-// The archive's and the plan's description of it, the same text on every rank, e.g. "cpu (2
-// worker threads per rank, 1 LibTorch thread each)".
-std::string device_description(const RunSettings& settings, torch::Device device);
+// The archive's and the plan's description of run.device, the same text on every rank, e.g. "cpu
+// (2 worker threads per rank, 1 LibTorch thread each)".
+std::string device_description(const RunSettings& settings);
 
 }  // namespace wna
