@@ -27,7 +27,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 report=$out/gpu_check.txt
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'cp "$work"/*.log "$out"/ 2>/dev/null; rm -rf "$work"' EXIT  # the logs stay in the output folder
 say() { echo "$*" | tee -a "$report"; }
 stage_failed() { say "FAILED: $1 (log: $2)"; tail -20 "$2" | tee -a "$report"; }
 
@@ -111,12 +111,14 @@ if $built; then
   # --- 3. unit tests on the GPU ----------------------------------------------------------------
   say "== 3. unit tests: the device path on the GPU"
   "$build/tests/wna_unit_tests" --gtest_filter='DevicePath*:DeviceNoise*:DeferredChunkChecks*:RunDevice*:ExactSum*:StimulusMixer*' \
-    2>&1 | grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED|measured) *\]|Failure|expected' | tee -a "$report"
+    >"$work/unit_tests.log" 2>&1
+  say "unit tests: exit $?"
+  grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED|measured) *\]|Failure|expected' "$work/unit_tests.log" | tee -a "$report"
 
   # --- 4. end to end on 1 GPU ------------------------------------------------------------------
   say "== 4. LeNet classification images: 1 and 2 ranks on the GPU, and the CPU"
   launch=()  # the ranks' launcher: none for 1 rank
-  run() {  # name device samples block batch [--set ...] -> the summary line
+  run() {  # name device samples block batch [--set ...]: its summary line into the report
     local name=$1 device=$2 n=$3 block=$4 batch=$5
     shift 5
     "${launch[@]}" "$build/wna_mpi" configs/demo.ini --set model.file=tests/golden/lenet_mnist.pt --set run.device="$device" \
@@ -124,19 +126,19 @@ if $built; then
       --set run.threads="$(nproc)" --set run.output="$work/$name.h5" --set run.overwrite=true \
       --set run.progress_seconds=0 --set activations.layers= --set psychometric.enabled=false "$@" \
       >"$work/$name.log" 2>&1 || { stage_failed "wna_mpi $name" "$work/$name.log"; return 1; }
-    grep '^summary:' "$work/$name.log" | head -1
+    say "$name: $(grep '^summary:' "$work/$name.log" | head -1)"
   }
-  run gpu_a cuda 1000000 100000 10000 | tee -a "$report"
+  run gpu_a cuda 1000000 100000 10000
   launch=("$usr/bin/mpiexec.openmpi" --oversubscribe -n 2)  # Debian's name; its mpiexec link is an alternative
-  run gpu_b cuda 1000000 100000 10000 | tee -a "$report"
+  run gpu_b cuda 1000000 100000 10000
   launch=()
-  run cpu cpu 1000000 100000 10000 | tee -a "$report"
+  run cpu cpu 1000000 100000 10000
   if [[ -f $work/gpu_a.h5 && -f $work/gpu_b.h5 ]]; then
     say "1 rank vs 2 ranks on the GPU: $(python3 analysis_scripts/compare_archives.py "$work/gpu_a.h5" \
       "$work/gpu_b.h5" 2>&1 | tail -1)"
   fi
   if [[ -f $work/gpu_a.h5 && -f $work/cpu.h5 ]]; then
-    python3 - "$work/cpu.h5" "$work/gpu_a.h5" <<'PY' | tee -a "$report"
+    python3 - "$work/cpu.h5" "$work/gpu_a.h5" <<'PY' 2>&1 | tee -a "$report"
 import sys, h5py, numpy as np
 cpu, gpu = (h5py.File(path, "r") for path in sys.argv[1:])
 count = lambda f: f["/classification_images/count"][...].astype(np.int64)
@@ -150,8 +152,8 @@ PY
 
   # --- 5. speed ------------------------------------------------------------------------------
   say "== 5. speed: LeNet noise images/s on the GPU"
-  run speed_ci cuda 20000000 1000000 50000 | tee -a "$report"
-  run speed_sta cuda 2000000 1000000 50000 --set sta.layers=all | tee -a "$report"
+  run speed_ci cuda 20000000 1000000 50000
+  run speed_sta cuda 2000000 1000000 50000 --set sta.layers=all
 fi
 
 # --- the reference on the same GPU -------------------------------------------------------------

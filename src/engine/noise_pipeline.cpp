@@ -92,7 +92,14 @@ void add_to_analyses(const std::vector<Analysis*>& analyses, std::vector<std::un
 class NetworkOnDevice {
  public:
   NetworkOnDevice(Network& network, torch::Device device) : network_(network) { network_.to(device); }
-  ~NetworkOnDevice() { network_.to(torch::kCPU); }
+  ~NetworkOnDevice() {
+    try {
+      network_.to(torch::kCPU);
+    } catch (const std::exception&) {
+      // A failed device (e.g. a sticky CUDA error) cannot give the weights back; the pass's own
+      // error is already on its way up, and nothing after a failed pass uses the network.
+    }
+  }
   NetworkOnDevice(const NetworkOnDevice&) = delete;
   NetworkOnDevice& operator=(const NetworkOnDevice&) = delete;
 

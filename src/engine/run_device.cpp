@@ -29,6 +29,10 @@ torch::Device run_device(const RunSettings& settings, int local_rank) {
   setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   at::globalContext().setDeterministicCuDNN(true);
   at::globalContext().setBenchmarkCuDNN(false);
+  // Full float32 products: LibTorch lets cuDNN (and on request cuBLAS) use TF32's 10-bit
+  // mantissas, which would move the forward pass's values by about 1e-3 from the CPU's.
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
   return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus)};
 }
 

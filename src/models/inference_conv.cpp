@@ -7,6 +7,7 @@
 
 #include <torch/nn/functional/conv.h>
 
+#include "torch_variant.hpp"
 #include "wna/core/vector8.hpp"
 
 namespace wna {
@@ -52,8 +53,9 @@ void direct_single_channel_conv(const float* in, int64_t n, int64_t height, int6
 
 bool fits_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
   const auto& o = conv.options;
-  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-  if (x.dim() != 4 || x.size(1) != 1 || o.in_channels() != 1 || o.groups() != 1 || padding == nullptr || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+  const auto* padding = torch_variant::get_if<torch::ExpandingArray<2>>(&o.padding());
+  if (x.dim() != 4 || x.size(1) != 1 || o.in_channels() != 1 || o.groups() != 1 || padding == nullptr ||
+      !torch_variant::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
     return false;
   if ((*o.stride())[0] != 1 || (*o.stride())[1] != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) return false;
   const int64_t k = (*o.kernel_size())[0];
@@ -67,7 +69,7 @@ bool fits_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& con
 
 torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
   if (fits_direct_kernel(x, conv)) {
-    const auto padding = *c10::get<torch::ExpandingArray<2>>(conv.options.padding());
+    const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(conv.options.padding());
     const auto input = (padding[0] || padding[1] ? torch::constant_pad_nd(x, {padding[1], padding[1], padding[0], padding[0]}, 0)
                                                  : x)
                            .contiguous();
@@ -80,10 +82,10 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& co
     return out;
   }
   const auto& o = conv.options;
-  if (x.dim() != 4 || !x.device().is_cpu() || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) ||
-      !c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
+  if (x.dim() != 4 || !x.device().is_cpu() || !torch_variant::get_if<torch::enumtype::kZeros>(&o.padding_mode()) ||
+      !torch_variant::get_if<torch::ExpandingArray<2>>(&o.padding()))
     return conv.forward(x);
-  const auto padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
+  const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(o.padding());
   return torch::conv2d(x.contiguous(torch::MemoryFormat::ChannelsLast),
                        conv.weight.contiguous(torch::MemoryFormat::ChannelsLast), conv.bias, o.stride(), padding,
                        o.dilation(), o.groups());

@@ -9,6 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
+#include "torch_variant.hpp"
 #include "wna/models/inference_conv.hpp"
 #include "wna/models/layers.hpp"
 
@@ -27,7 +28,7 @@ LayerInfo describe_stage(const std::string& name, torch::nn::Module& stage) {
     info.kind = "conv2d";
     info.kernel = (*options.kernel_size())[0];
     info.stride = (*options.stride())[0];
-    info.padding = (*c10::get<torch::ExpandingArray<2>>(options.padding()))[0];
+    info.padding = (*torch_variant::get<torch::ExpandingArray<2>>(options.padding()))[0];
     info.dilation = (*options.dilation())[0];
   } else if (auto* pool = stage.as<torch::nn::MaxPool2dImpl>()) {
     const auto& options = pool->options;

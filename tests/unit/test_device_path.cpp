@@ -260,9 +260,7 @@ TEST(RunDevice, CpuIsTheDefaultAndCudaNeedsACudaLibTorchAndAGpu) {
 #if WNA_TEST_ON_GPU
 // On a GPU (bench/gpu_check.sh runs these; skipped where LibTorch sees none).
 
-void skip_without_gpu() {
-  if (!at::hasCUDA() || torch::cuda::device_count() == 0) GTEST_SKIP() << "no GPU";
-}
+bool have_gpu() { return at::hasCUDA() && torch::cuda::device_count() > 0; }
 
 // Element-wise sums of limb vectors (the merge of ranks' sums; normalisation does not change
 // the represented values, and these are compared as values below).
@@ -282,7 +280,7 @@ std::vector<double> values_of(const std::vector<int64_t>& limbs) {
 }
 
 TEST(DevicePathOnGpu, BlockSizesAndRanksGiveTheSameSums) {
-  skip_without_gpu();
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
   auto network = small_network();
   const StimulusMixer mixer(torch::rand({7, 2, 9, 9}));
   const torch::Device gpu(torch::kCUDA, 0);
@@ -300,7 +298,7 @@ TEST(DevicePathOnGpu, BlockSizesAndRanksGiveTheSameSums) {
 }
 
 TEST(DevicePathOnGpu, ClassCountsAreTheCpusButForNearTies) {
-  skip_without_gpu();
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
   auto network = small_network();
   const StimulusMixer mixer(torch::rand({7, 2, 9, 9}));
   RunSettings s = run_of(NoiseKind::Uniform);
@@ -352,7 +350,7 @@ int synchronizations(Network& network, const RunSettings& s, const StimulusMixer
 }
 
 TEST(DevicePathOnGpu, ReadsBackPerBlockNeverPerChunk) {
-  skip_without_gpu();
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
   auto network = small_network();
   const StimulusMixer mixer(torch::rand({7, 2, 9, 9}));
   RunSettings s = run_of(NoiseKind::Uniform);

@@ -11,8 +11,8 @@
 namespace wna {
 
 // run.device = cpu: the CPU. cuda: GPU local_rank mod the GPUs LibTorch sees, with cuDNN's
-// deterministic algorithms (benchmark mode off) and cuBLAS's deterministic workspace, so that a
-// forward chunk gives the same bits whichever rank computes it. Throws wna::UsageError naming
+// deterministic algorithms (benchmark mode off), cuBLAS's deterministic workspace and TF32 off,
+// so that a forward chunk gives the same bits whichever rank computes it, in full float32. Throws wna::UsageError naming
 // run.device where this LibTorch was built without CUDA or sees no GPU.
 torch::Device run_device(const RunSettings& settings, int local_rank);
 
