@@ -124,7 +124,7 @@ std::vector<torch::Tensor> pooled_stimulus_products(const std::vector<torch::Ten
   // One weight gradient for all the layers: their channels side by side.
   const auto maps = activations.size() == 1 ? first : torch::cat(activations, 1);
   const auto weight_shape = torch::empty({maps.size(1), input.size(1), field, field}, maps.options());
-  const auto all = std::get<1>(at::convolution_backward(maps, input, weight_shape, c10::nullopt, {jump, jump}, {0, 0},
+  const auto all = std::get<1>(at::convolution_backward(maps, input, weight_shape, torch::nullopt, {jump, jump}, {0, 0},
                                                         {1, 1}, false, {0, 0}, 1, {false, true, false}))
                        .reshape({maps.size(1), -1});
   int64_t channel = 0;

@@ -27,10 +27,11 @@ bool is_declaration_line(const std::string& line) {
   return std::regex_match(line, allowed);
 }
 
-// The entries of a wna model file, after its one top-level folder.
+// The entries of a wna model file, after its one top-level folder (LibTorch 2.x adds the two
+// small records byteorder and .data/serialization_id).
 bool is_data_entry(const std::string& rest) {
   static const std::regex allowed(R"(data\.pkl|constants\.pkl|version|\.data/version|data/[0-9]+|)"
-                                  R"(code/[A-Za-z_0-9/]+\.py(\.debug_pkl)?)");
+                                  R"(byteorder|\.data/serialization_id|code/[A-Za-z_0-9/]+\.py(\.debug_pkl)?)");
   return std::regex_match(rest, allowed);
 }
 

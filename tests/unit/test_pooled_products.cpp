@@ -26,7 +26,7 @@ TEST_P(PooledProducts, EqualTheConvolutionWeightGradient) {
   const auto input = torch::randn({6, c.input_channels, side, side});
   const auto activation = torch::randn({6, c.channels, c.map, c.map});
   const auto shape = torch::empty({c.channels, c.input_channels, c.field, c.field});
-  const auto expected = std::get<1>(at::convolution_backward(activation, input, shape, c10::nullopt, {c.jump, c.jump},
+  const auto expected = std::get<1>(at::convolution_backward(activation, input, shape, torch::nullopt, {c.jump, c.jump},
                                                              {0, 0}, {1, 1}, false, {0, 0}, 1, {false, true, false}))
                             .reshape({c.channels, -1});
   // Alone, and beside a second layer of the same geometry (its rectified maps).
@@ -35,7 +35,7 @@ TEST_P(PooledProducts, EqualTheConvolutionWeightGradient) {
   ASSERT_EQ(alone.size(), 1u);
   ASSERT_EQ(paired.size(), 2u);
   const auto expected_relu =
-      std::get<1>(at::convolution_backward(activation.relu(), input, shape, c10::nullopt, {c.jump, c.jump}, {0, 0},
+      std::get<1>(at::convolution_backward(activation.relu(), input, shape, torch::nullopt, {c.jump, c.jump}, {0, 0},
                                            {1, 1}, false, {0, 0}, 1, {false, true, false}))
           .reshape({c.channels, -1});
   for (const auto& [actual, wanted] : {std::pair{alone[0], expected}, std::pair{paired[0], expected},

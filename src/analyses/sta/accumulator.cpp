@@ -23,7 +23,7 @@ std::pair<torch::Tensor, torch::Tensor> sums_and_squares(const torch::Tensor& a)
 std::pair<torch::Tensor, torch::Tensor> map_sums_and_squares(const torch::Tensor& maps) {
   const int64_t n = maps.size(0), channels = maps.size(1);
   const auto rows = maps.reshape({n * channels, -1});
-  const auto norms = at::linalg_vector_norm(rows, 2, {1}, false, c10::nullopt);
+  const auto norms = at::linalg_vector_norm(rows, 2, {1}, false, torch::nullopt);
   return {rows.sum(1).view({n, channels}).sum(0).contiguous(), norms.square().view({n, channels}).sum(0).contiguous()};
 }
 
