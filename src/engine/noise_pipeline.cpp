@@ -72,6 +72,17 @@ void end_chunk(std::vector<std::unique_ptr<NoiseWorker>>& workers) {
     if (worker) worker->end_chunk();
 }
 
+// The gamma whose pass probes `layers`; gammas.size() (none) when no analysis probes a layer.
+size_t probe_gamma_of(const std::vector<std::string>& layers, const std::vector<double>& gammas) {
+  return layers.empty() ? gammas.size() : static_cast<size_t>(probe_gamma_index(gammas));
+}
+
+// Adds each worker's exact sums into its analysis's.
+void merge_sums(const std::vector<Analysis*>& analyses, const std::vector<std::unique_ptr<NoiseWorker>>& workers) {
+  for (size_t a = 0; a < analyses.size(); ++a)
+    if (workers[a]) analyses[a]->sums().merge(workers[a]->sums());
+}
+
 // Hands one forward pass to every analysis's worker that takes it.
 void add_to_analyses(const std::vector<Analysis*>& analyses, std::vector<std::unique_ptr<NoiseWorker>>& workers,
                      const NoiseBatch& batch, bool with_probes, PhaseTimer& timer, const Chunk& chunk, double gamma) {
@@ -149,8 +160,7 @@ void NoisePipeline::run_on_host(const RankBlocks& blocks, PhaseTimer& timer,
   const ModelSpec& spec = network_.spec();
   const int64_t pixels = spec.pixels();
   const std::vector<std::string> probed_layers = probed_layers_of(analyses_);
-  const size_t probe_gamma = probed_layers.empty() ? settings_.gammas.size()
-                                                   : static_cast<size_t>(probe_gamma_index(settings_.gammas));
+  const size_t probe_gamma = probe_gamma_of(probed_layers, settings_.gammas);
 
   std::atomic<size_t> chunks_done{0};
   std::mutex merge_mutex;
@@ -198,8 +208,7 @@ void NoisePipeline::run_on_host(const RankBlocks& blocks, PhaseTimer& timer,
     }
     PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
     std::lock_guard<std::mutex> lock(merge_mutex);
-    for (size_t a = 0; a < analyses_.size(); ++a)
-      if (analysis_workers[a]) analyses_[a]->sums().merge(analysis_workers[a]->sums());
+    merge_sums(analyses_, analysis_workers);
   });
   if (on_progress) on_progress(1.0);
   for (int p = 0; p < static_cast<int>(Phase::Count); ++p) {
@@ -217,8 +226,7 @@ void NoisePipeline::run_on_device(const RankBlocks& blocks, PhaseTimer& timer,
   const ModelSpec& spec = network_.spec();
   const int64_t pixels = spec.pixels(), gammas = static_cast<int64_t>(settings_.gammas.size());
   const std::vector<std::string> probed_layers = probed_layers_of(analyses_);
-  const size_t probe_gamma = probed_layers.empty() ? settings_.gammas.size()
-                                                   : static_cast<size_t>(probe_gamma_index(settings_.gammas));
+  const size_t probe_gamma = probe_gamma_of(probed_layers, settings_.gammas);
   network_.check_probes_are_exact(probed_layers);  // on the CPU, before the move
   const NetworkOnDevice on_device(network_, device_);
   const StimulusMixer mixer = mixer_.to(device_);
@@ -290,8 +298,7 @@ void NoisePipeline::run_on_device(const RankBlocks& blocks, PhaseTimer& timer,
   if (chunks.count() > 0) check_block(block_start);
   {
     PhaseTimer::Scope scope(my_timer, Phase::Accumulate);
-    for (size_t a = 0; a < analyses_.size(); ++a)  // the one copy of the sums to the host
-      if (analysis_workers[a]) analyses_[a]->sums().merge(analysis_workers[a]->sums());
+    merge_sums(analyses_, analysis_workers);  // the one copy of the sums to the host
   }
   if (on_progress) on_progress(1.0);
   for (int p = 0; p < static_cast<int>(Phase::Count); ++p)

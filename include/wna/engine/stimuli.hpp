@@ -25,6 +25,8 @@ class StimulusMixer {
   StimulusMixer to(torch::Device device) const;
 
  private:
+  void check_signals(int64_t pixels) const;  // throws unless there are signals of `pixels` values
+
   torch::Tensor signals_;  // contiguous, T x pixels
 };
 
