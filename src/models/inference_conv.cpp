@@ -4,11 +4,13 @@
 #include "wna/models/inference_conv.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <torch/nn/functional/conv.h>
 
 #include "torch_variant.hpp"
 #include "wna/core/vector8.hpp"
+#include "wna/models/max_pool_2x2.hpp"
 
 namespace wna {
 namespace {
@@ -65,20 +67,37 @@ bool fits_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& con
          x.size(2) + 2 * (**padding)[0] - k + 1 >= 1;
 }
 
+// The direct kernel's operands: the zero-padded input, weight and bias, contiguous.
+struct DirectOperands {
+  torch::Tensor input, weight, bias;
+  int64_t n, height, width, channels, k;
+  int64_t out_height() const { return height - k + 1; }
+  int64_t out_width() const { return width - k + 1; }
+};
+
+DirectOperands direct_operands(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
+  const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(conv.options.padding());
+  DirectOperands d;
+  d.input = (padding[0] || padding[1] ? torch::constant_pad_nd(x, {padding[1], padding[1], padding[0], padding[0]}, 0) : x)
+                .contiguous();
+  d.weight = conv.weight.contiguous();
+  d.bias = conv.bias.contiguous();
+  d.n = d.input.size(0);
+  d.height = d.input.size(2);
+  d.width = d.input.size(3);
+  d.channels = d.weight.size(0);
+  d.k = d.weight.size(2);
+  return d;
+}
+
 }  // namespace
 
 torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
   if (fits_direct_kernel(x, conv)) {
-    const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(conv.options.padding());
-    const auto input = (padding[0] || padding[1] ? torch::constant_pad_nd(x, {padding[1], padding[1], padding[0], padding[0]}, 0)
-                                                 : x)
-                           .contiguous();
-    const auto weight = conv.weight.contiguous();
-    const auto bias = conv.bias.contiguous();
-    const int64_t k = weight.size(2), n = input.size(0), height = input.size(2), width = input.size(3);
-    auto out = torch::empty({n, weight.size(0), height - k + 1, width - k + 1}, input.options());
-    direct_single_channel_conv(input.data_ptr<float>(), n, height, width, weight.data_ptr<float>(),
-                               bias.data_ptr<float>(), weight.size(0), k, out.data_ptr<float>());
+    const DirectOperands d = direct_operands(x, conv);
+    auto out = torch::empty({d.n, d.channels, d.out_height(), d.out_width()}, d.input.options());
+    direct_single_channel_conv(d.input.data_ptr<float>(), d.n, d.height, d.width, d.weight.data_ptr<float>(),
+                               d.bias.data_ptr<float>(), d.channels, d.k, out.data_ptr<float>());
     return out;
   }
   const auto& o = conv.options;
@@ -89,6 +108,27 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& co
   return torch::conv2d(x.contiguous(torch::MemoryFormat::ChannelsLast),
                        conv.weight.contiguous(torch::MemoryFormat::ChannelsLast), conv.bias, o.stride(), padding,
                        o.dilation(), o.groups());
+}
+
+torch::Tensor inference_conv2d_max_pool2x2(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
+  if (fits_direct_kernel(x, conv)) {
+    const DirectOperands d = direct_operands(x, conv);
+    const int64_t plane = d.out_height() * d.out_width();
+    if (d.out_height() % 2 == 0 && d.out_width() % 2 == 0) {
+      auto out = torch::empty({d.n, d.channels, d.out_height() / 2, d.out_width() / 2}, d.input.options());
+      std::vector<float> image_maps(static_cast<size_t>(d.channels * plane));  // one image's, in cache
+      for (int64_t i = 0; i < d.n; ++i) {
+        direct_single_channel_conv(d.input.data_ptr<float>() + i * d.height * d.width, 1, d.height, d.width,
+                                   d.weight.data_ptr<float>(), d.bias.data_ptr<float>(), d.channels, d.k,
+                                   image_maps.data());
+        max_pool2x2_planes(image_maps.data(), d.channels, d.out_height(), d.out_width(),
+                           out.data_ptr<float>() + i * d.channels * plane / 4);
+      }
+      return out;
+    }
+  }
+  const auto maps = inference_conv2d(x, conv);
+  return max_pool2x2_kernel_fits(maps) ? max_pool2x2_kernel(maps) : torch::max_pool2d(maps, 2);
 }
 
 }  // namespace wna

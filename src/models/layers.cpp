@@ -1,6 +1,8 @@
 // The zoo's custom layers (see include/wna/models/layers.hpp).
 #include "wna/models/layers.hpp"
 
+#include "wna/models/max_pool_2x2.hpp"
+
 #include <tuple>
 
 namespace wna {
@@ -33,15 +35,13 @@ torch::Tensor RowRecurrentImpl::forward(const torch::Tensor& x) {
   return outputs.select(1, -1);  // batch-first outputs are the top layer's hidden states
 }
 
-}  // namespace wna
-
-namespace wna {
-
 MaxPool2x2Impl::MaxPool2x2Impl() : torch::nn::MaxPool2dImpl(torch::nn::MaxPool2dOptions(2)) {}
 
 torch::Tensor MaxPool2x2Impl::forward(const torch::Tensor& x) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  if (h % 2 != 0 || w % 2 != 0 || !x.is_contiguous()) return torch::nn::MaxPool2dImpl::forward(x);
+  if (h % 2 != 0 || w % 2 != 0) return torch::nn::MaxPool2dImpl::forward(x);
+  if (!torch::GradMode::is_enabled() && max_pool2x2_kernel_fits(x)) return max_pool2x2_kernel(x);
+  if (!x.is_contiguous()) return torch::nn::MaxPool2dImpl::forward(x);
   const auto rows = x.view({n, c, h / 2, 2, w});
   const auto row_max = torch::maximum(rows.select(3, 0), rows.select(3, 1)).view({n, c, h / 2, w / 2, 2});
   return torch::maximum(row_max.select(4, 0), row_max.select(4, 1));

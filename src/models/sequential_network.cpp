@@ -77,13 +77,27 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
   // Without gradients, a ReLU whose output nobody probes and the max pool after it run as
   // pool then ReLU: max and ReLU commute exactly, and the ReLU then touches a quarter of the
   // values. Training keeps the written order (same values, but autograd's tie-breaking stays
-  // that of the model as declared). Convolutions without gradients run inference_conv2d.
+  // that of the model as declared). Convolutions without gradients run inference_conv2d, fused
+  // with the pool when the ReLU between them is unprobed.
   const bool may_reorder = !torch::GradMode::is_enabled();
   const auto stages = stages_->begin();  // AnyModule per stage, in layers_ order
   torch::Tensor h = x;
   for (size_t index = 0; index < layers_.size(); ++index) {
     auto& stage = stages[static_cast<std::ptrdiff_t>(index)];
     const auto& name = layers_[index].name;
+    // A convolution, its ReLU and a 2x2 max pool, convolution and ReLU unprobed: convolution and
+    // pool as one (each image pooled while in cache), then the ReLU on the pooled maps.
+    const bool conv_relu_pool = may_reorder && layers_[index].kind == "conv2d" && index + 2 < layers_.size() &&
+                                layers_[index + 1].kind == "relu" &&
+                                stages[static_cast<std::ptrdiff_t>(index + 2)].ptr()->as<MaxPool2x2Impl>() &&
+                                !probed.count(name) && !probed.count(layers_[index + 1].name);
+    if (conv_relu_pool) {
+      h = inference_conv2d_max_pool2x2(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
+      h.relu_();
+      index += 2;
+      if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
+      continue;
+    }
     const bool relu_then_pool = may_reorder && layers_[index].kind == "relu" && index + 1 < layers_.size() &&
                                 layers_[index + 1].kind == "maxpool2d" && !probed.count(name);
     if (relu_then_pool) {

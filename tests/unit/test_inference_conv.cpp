@@ -1,9 +1,11 @@
 // Unit tests of the inference convolutions: the direct single-input-channel kernel and the
 // channels-last path give LibTorch's values (up to float rounding) for the shapes that reach
 // them, including row widths that are not a multiple of 8, channel counts that are not a
-// multiple of 4, padding, and the shapes that must fall back; and the same bits every call.
+// multiple of 4, padding, and the shapes that must fall back; and the same bits every call,
+// also with the 2x2 max pool fused after them.
 #include <gtest/gtest.h>
 
+#include <torch/nn/functional/pooling.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -31,6 +33,8 @@ TEST_P(InferenceConv, MatchesLibTorchAndIsDeterministic) {
   EXPECT_TRUE(torch::allclose(actual, expected, 1e-5, 1e-5))
       << "max difference " << (actual - expected).abs().max().item<float>();
   EXPECT_TRUE(torch::equal(wna::inference_conv2d(x, *conv), actual));
+  // Convolution and 2x2 max pool as one: exactly the pool of the convolution, even or odd sizes.
+  EXPECT_TRUE(torch::equal(wna::inference_conv2d_max_pool2x2(x, *conv), torch::max_pool2d(actual, 2)));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -2,6 +2,9 @@
 // pool-before-ReLU order gives exactly the written order's results.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -15,6 +18,40 @@ TEST(MaxPool2x2, EqualsMaxPool2dBitwise) {
   for (const auto& shape : {std::vector<int64_t>{7, 20, 24, 24}, {3, 50, 8, 8}, {2, 1, 2, 2}}) {
     const auto x = torch::randn(shape);
     EXPECT_TRUE(torch::equal(pool(x), torch::max_pool2d(x, 2))) << x.sizes();
+  }
+}
+
+// Without gradients the CPU runs direct kernels, for NCHW and for channels-last images (the
+// layout inference_conv2d returns); they must give max_pool2d's values and keep the layout.
+TEST(MaxPool2x2, InferenceKernelsEqualMaxPool2dForBothLayouts) {
+  torch::manual_seed(4);
+  wna::MaxPool2x2 pool;
+  torch::InferenceMode inference;
+  for (const auto& shape : {std::vector<int64_t>{7, 20, 24, 24}, {3, 50, 8, 8}, {2, 3, 2, 6}, {1, 1, 4, 2}}) {
+    const auto planes = torch::randn(shape);
+    const auto pooled = pool(planes);
+    EXPECT_TRUE(pooled.is_contiguous()) << planes.sizes();
+    EXPECT_TRUE(torch::equal(pooled, torch::max_pool2d(planes, 2))) << planes.sizes();
+    const auto channels_last = planes.contiguous(torch::MemoryFormat::ChannelsLast);
+    const auto pooled_last = pool(channels_last);
+    EXPECT_TRUE(pooled_last.is_contiguous(torch::MemoryFormat::ChannelsLast)) << planes.sizes();
+    EXPECT_TRUE(torch::equal(pooled_last, torch::max_pool2d(planes, 2))) << planes.sizes();
+  }
+}
+
+// A NaN anywhere in a window makes that window's maximum NaN (as torch::maximum), so a model
+// that overflows still fails the run's finite-scores check instead of hiding the NaN.
+TEST(MaxPool2x2, InferenceKernelsKeepNaN) {
+  wna::MaxPool2x2 pool;
+  torch::InferenceMode inference;
+  for (int corner = 0; corner < 4; ++corner) {
+    auto x = torch::arange(2 * 3 * 4 * 4, torch::kFloat32).view({2, 3, 4, 4}).contiguous();
+    x[1][2][2 + corner / 2][corner % 2] = std::numeric_limits<float>::quiet_NaN();
+    for (const auto& input : {x, x.contiguous(torch::MemoryFormat::ChannelsLast)}) {
+      const auto pooled = pool(input);
+      EXPECT_TRUE(std::isnan(pooled[1][2][1][0].item<float>())) << "corner " << corner;
+      EXPECT_EQ(torch::isnan(pooled).sum().item<int64_t>(), 1) << "corner " << corner;
+    }
   }
 }
 
@@ -47,9 +84,13 @@ TEST(SequentialInference, PoolBeforeReluGivesTheSameBitsAsTheWrittenOrder) {
   wna::Activations probes;
   const auto as_written = network->forward_with_probes(x, {"relu1", "relu2"}, probes);
   EXPECT_EQ(probes.at("relu1").size(2), 24);
+  const auto probes_written_relu1 = probes.at("relu1");
   EXPECT_TRUE(torch::equal(network->forward(x), as_written));
   EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"pool2"}, probes), as_written));
   EXPECT_EQ(probes.at("pool2").size(2), 4);
+  // Unprobed conv1 and relu1 run as one convolution-and-pool; pool1's map is the written order's.
+  EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"pool1"}, probes), as_written));
+  EXPECT_TRUE(torch::equal(probes.at("pool1"), torch::max_pool2d(probes_written_relu1, 2)));
 }
 
 TEST(SequentialInference, InferenceConvolutionsMatchTheTrainingForwardOfEveryConvModel) {

@@ -1,0 +1,65 @@
+// Direct 2x2 max-pool kernels (see include/wna/models/max_pool_2x2.hpp); target_clones
+// compiles them for AVX-512, AVX2 and the baseline and picks one at load time.
+#include "wna/models/max_pool_2x2.hpp"
+
+namespace wna {
+namespace {
+
+// max(a, b) as torch::maximum: NaN wins.
+inline float max_keeping_nan(float a, float b) { return (a > b || a != a) ? a : b; }
+
+// The maximum of a 2x2 window, rows paired first: the order of MaxPool2x2's element-wise path.
+inline float window_max(float top_left, float top_right, float bottom_left, float bottom_right) {
+  return max_keeping_nan(max_keeping_nan(top_left, bottom_left), max_keeping_nan(top_right, bottom_right));
+}
+
+// n images in channels-last order (n x height x width x channels in memory), output likewise.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void pool_channels_last(const float* in, int64_t n, int64_t height, int64_t width, int64_t channels, float* out) {
+  const int64_t out_height = height / 2, out_width = width / 2;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t y = 0; y < out_height; ++y)
+      for (int64_t x = 0; x < out_width; ++x) {
+        const float* top_left = in + ((i * height + 2 * y) * width + 2 * x) * channels;
+        const float* top_right = top_left + channels;
+        const float* bottom_left = top_left + width * channels;
+        const float* bottom_right = bottom_left + channels;
+        float* pixel = out + ((i * out_height + y) * out_width + x) * channels;
+        for (int64_t c = 0; c < channels; ++c)
+          pixel[c] = window_max(top_left[c], top_right[c], bottom_left[c], bottom_right[c]);
+      }
+}
+
+}  // namespace
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void max_pool2x2_planes(const float* in, int64_t planes, int64_t height, int64_t width, float* out) {
+  const int64_t out_height = height / 2, out_width = width / 2;
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t y = 0; y < out_height; ++y) {
+      const float* top = in + (p * height + 2 * y) * width;
+      const float* bottom = top + width;
+      float* row = out + (p * out_height + y) * out_width;
+      for (int64_t x = 0; x < out_width; ++x)
+        row[x] = window_max(top[2 * x], top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]);
+    }
+}
+
+bool max_pool2x2_kernel_fits(const torch::Tensor& x) {
+  return x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.size(2) % 2 == 0 &&
+         x.size(3) % 2 == 0 && (x.is_contiguous() || x.is_contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+torch::Tensor max_pool2x2_kernel(const torch::Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (x.is_contiguous()) {
+    auto out = torch::empty({n, c, h / 2, w / 2}, x.options());
+    max_pool2x2_planes(x.data_ptr<float>(), n * c, h, w, out.data_ptr<float>());
+    return out;
+  }
+  auto out = torch::empty({n, c, h / 2, w / 2}, x.options().memory_format(torch::MemoryFormat::ChannelsLast));
+  pool_channels_last(x.data_ptr<float>(), n, h, w, c, out.data_ptr<float>());
+  return out;
+}
+
+}  // namespace wna
