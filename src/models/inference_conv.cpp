@@ -4,7 +4,6 @@
 #include "wna/models/inference_conv.hpp"
 
 #include <algorithm>
-#include <vector>
 
 #include <torch/nn/functional/conv.h>
 
@@ -110,25 +109,27 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& co
                        o.dilation(), o.groups());
 }
 
+bool fits_conv2d_max_pool2x2(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+  if (!fits_direct_kernel(x, conv)) return false;
+  const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(conv.options.padding());
+  const int64_t k = (*conv.options.kernel_size())[0];
+  return (x.size(2) + 2 * padding[0] - k + 1) % 2 == 0 && (x.size(3) + 2 * padding[1] - k + 1) % 2 == 0;
+}
+
 torch::Tensor inference_conv2d_max_pool2x2(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {
-  if (fits_direct_kernel(x, conv)) {
-    const DirectOperands d = direct_operands(x, conv);
-    const int64_t plane = d.out_height() * d.out_width();
-    if (d.out_height() % 2 == 0 && d.out_width() % 2 == 0) {
-      auto out = torch::empty({d.n, d.channels, d.out_height() / 2, d.out_width() / 2}, d.input.options());
-      std::vector<float> image_maps(static_cast<size_t>(d.channels * plane));  // one image's, in cache
-      for (int64_t i = 0; i < d.n; ++i) {
-        direct_single_channel_conv(d.input.data_ptr<float>() + i * d.height * d.width, 1, d.height, d.width,
-                                   d.weight.data_ptr<float>(), d.bias.data_ptr<float>(), d.channels, d.k,
-                                   image_maps.data());
-        max_pool2x2_planes(image_maps.data(), d.channels, d.out_height(), d.out_width(),
-                           out.data_ptr<float>() + i * d.channels * plane / 4);
-      }
-      return out;
-    }
+  if (!fits_conv2d_max_pool2x2(x, conv)) return torch::max_pool2d(inference_conv2d(x, conv), 2);
+  const DirectOperands d = direct_operands(x, conv);
+  const int64_t out_height = d.out_height(), out_width = d.out_width();
+  auto out = torch::empty({d.n, d.channels, out_height / 2, out_width / 2}, d.input.options());
+  auto image_maps = torch::empty({d.channels, out_height, out_width}, d.input.options());  // one image's, in cache
+  for (int64_t i = 0; i < d.n; ++i) {
+    direct_single_channel_conv(d.input.data_ptr<float>() + i * d.height * d.width, 1, d.height, d.width,
+                               d.weight.data_ptr<float>(), d.bias.data_ptr<float>(), d.channels, d.k,
+                               image_maps.data_ptr<float>());
+    max_pool2x2_planes(image_maps.data_ptr<float>(), d.channels, out_height, out_width,
+                       out.data_ptr<float>() + i * d.channels * (out_height / 2) * (out_width / 2));
   }
-  const auto maps = inference_conv2d(x, conv);
-  return max_pool2x2_kernel_fits(maps) ? max_pool2x2_kernel(maps) : torch::max_pool2d(maps, 2);
+  return out;
 }
 
 }  // namespace wna

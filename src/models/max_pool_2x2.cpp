@@ -13,6 +13,15 @@ inline float window_max(float top_left, float top_right, float bottom_left, floa
   return max_keeping_nan(max_keeping_nan(top_left, bottom_left), max_keeping_nan(top_right, bottom_right));
 }
 
+// The maximum of a 2x2 window as LibTorch's max_pool2d takes it: in raster order, a later value
+// replacing the running one only when greater or NaN (the path channels-last maps took before).
+inline float raster_window_max(float top_left, float top_right, float bottom_left, float bottom_right) {
+  float m = top_left;
+  for (const float v : {top_right, bottom_left, bottom_right})
+    if (v > m || v != v) m = v;
+  return m;
+}
+
 // n images in channels-last order (n x height x width x channels in memory), output likewise.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void pool_channels_last(const float* in, int64_t n, int64_t height, int64_t width, int64_t channels, float* out) {
@@ -26,7 +35,7 @@ void pool_channels_last(const float* in, int64_t n, int64_t height, int64_t widt
         const float* bottom_right = bottom_left + channels;
         float* pixel = out + ((i * out_height + y) * out_width + x) * channels;
         for (int64_t c = 0; c < channels; ++c)
-          pixel[c] = window_max(top_left[c], top_right[c], bottom_left[c], bottom_right[c]);
+          pixel[c] = raster_window_max(top_left[c], top_right[c], bottom_left[c], bottom_right[c]);
       }
 }
 

@@ -90,7 +90,8 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
     const bool conv_relu_pool = may_reorder && layers_[index].kind == "conv2d" && index + 2 < layers_.size() &&
                                 layers_[index + 1].kind == "relu" &&
                                 stages[static_cast<std::ptrdiff_t>(index + 2)].ptr()->as<MaxPool2x2Impl>() &&
-                                !probed.count(name) && !probed.count(layers_[index + 1].name);
+                                !probed.count(name) && !probed.count(layers_[index + 1].name) &&
+                                fits_conv2d_max_pool2x2(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
     if (conv_relu_pool) {
       h = inference_conv2d_max_pool2x2(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
       h.relu_();

@@ -48,4 +48,13 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{20, 50, 5, 1, 0, 12},  // LeNet conv2: channels-last
                       Case{3, 8, 3, 2, 1, 9}));   // several channels, strided and padded
 
+// The fused convolution-and-pool runs where the direct kernel does and its maps have even sizes.
+TEST(InferenceConvMaxPool, FusesWhereTheDirectKernelRunsWithEvenMaps) {
+  torch::nn::Conv2d lenet_conv1(torch::nn::Conv2dOptions(1, 20, 5));
+  EXPECT_TRUE(wna::fits_conv2d_max_pool2x2(torch::zeros({2, 1, 28, 28}), *lenet_conv1));   // 24 x 24 maps
+  EXPECT_FALSE(wna::fits_conv2d_max_pool2x2(torch::zeros({2, 1, 29, 28}), *lenet_conv1));  // 25 rows
+  torch::nn::Conv2d lenet_conv2(torch::nn::Conv2dOptions(20, 50, 5));
+  EXPECT_FALSE(wna::fits_conv2d_max_pool2x2(torch::zeros({2, 20, 12, 12}), *lenet_conv2));  // channels-last path
+}
+
 }  // namespace

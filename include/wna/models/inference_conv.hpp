@@ -16,10 +16,14 @@ namespace wna {
 // x: N x C x H x W float32 on the CPU, C = conv's in_channels.
 torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& conv);
 
-// inference_conv2d followed by a 2x2, stride-2 max pool (MaxPool2x2's values). Where the direct
-// kernel runs and its output sizes are even, each image's maps are pooled while they are in
-// cache rather than written out whole and read back: about 4x less memory traffic for LeNet's
-// conv1. Returns N x C x H/2 x W/2 (contiguous on that path).
+// Whether inference_conv2d_max_pool2x2 fuses for x and conv: the direct kernel runs, and its
+// output sizes are even.
+bool fits_conv2d_max_pool2x2(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv);
+
+// inference_conv2d followed by a 2x2, stride-2 max pool, for the inputs fits_conv2d_max_pool2x2
+// takes: each image's maps are pooled while they are in cache rather than written out whole and
+// read back (about 4x less memory traffic for LeNet's conv1); the values of MaxPool2x2 on
+// inference_conv2d. Other inputs: max_pool2d of inference_conv2d. Returns N x C x H/2 x W/2.
 torch::Tensor inference_conv2d_max_pool2x2(const torch::Tensor& x, torch::nn::Conv2dImpl& conv);
 
 }  // namespace wna

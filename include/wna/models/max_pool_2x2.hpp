@@ -1,6 +1,9 @@
 // The 2x2, stride-2 max pool of inference on the CPU as direct kernels, for NCHW and for
 // channels-last float images: LibTorch's max_pool2d values, with a NaN in a window giving NaN
-// (as torch::maximum), so an overflow inside a model still reaches its class scores.
+// (as torch::maximum), so an overflow inside a model still reaches its class scores. Each
+// kernel takes a window's values in the order of the path it replaces (NCHW: MaxPool2x2's
+// row-then-column maxima; channels-last: max_pool2d's raster order), so even ties of +0 and -0
+// resolve as before.
 #pragma once
 
 #include <cstdint>
