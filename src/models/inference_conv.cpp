@@ -4,6 +4,7 @@
 #include "wna/models/inference_conv.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <torch/nn/functional/conv.h>
 
@@ -52,18 +53,23 @@ void direct_single_channel_conv(const float* in, int64_t n, int64_t height, int6
   }
 }
 
+// The height and width of a stride-1, undilated convolution's output maps for x.
+std::pair<int64_t, int64_t> direct_output_size(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+  const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(conv.options.padding());
+  const int64_t k = (*conv.options.kernel_size())[0];
+  return {x.size(2) + 2 * padding[0] - k + 1, x.size(3) + 2 * padding[1] - k + 1};
+}
+
 bool fits_direct_kernel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
   const auto& o = conv.options;
-  const auto* padding = torch_variant::get_if<torch::ExpandingArray<2>>(&o.padding());
-  if (x.dim() != 4 || x.size(1) != 1 || o.in_channels() != 1 || o.groups() != 1 || padding == nullptr ||
+  if (x.dim() != 4 || x.size(1) != 1 || o.in_channels() != 1 || o.groups() != 1 ||
+      !torch_variant::get_if<torch::ExpandingArray<2>>(&o.padding()) ||
       !torch_variant::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
     return false;
   if ((*o.stride())[0] != 1 || (*o.stride())[1] != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) return false;
-  const int64_t k = (*o.kernel_size())[0];
-  if ((*o.kernel_size())[1] != k || !conv.bias.defined()) return false;
-  const int64_t out_width = x.size(3) + 2 * (**padding)[1] - k + 1;
-  return x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && out_width >= 8 &&
-         x.size(2) + 2 * (**padding)[0] - k + 1 >= 1;
+  if ((*o.kernel_size())[1] != (*o.kernel_size())[0] || !conv.bias.defined()) return false;
+  const auto [out_height, out_width] = direct_output_size(x, conv);
+  return x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && out_width >= 8 && out_height >= 1;
 }
 
 // The direct kernel's operands: the zero-padded input, weight and bias, contiguous.
@@ -111,9 +117,8 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, torch::nn::Conv2dImpl& co
 
 bool fits_conv2d_max_pool2x2(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
   if (!fits_direct_kernel(x, conv)) return false;
-  const auto padding = *torch_variant::get<torch::ExpandingArray<2>>(conv.options.padding());
-  const int64_t k = (*conv.options.kernel_size())[0];
-  return (x.size(2) + 2 * padding[0] - k + 1) % 2 == 0 && (x.size(3) + 2 * padding[1] - k + 1) % 2 == 0;
+  const auto [out_height, out_width] = direct_output_size(x, conv);
+  return out_height % 2 == 0 && out_width % 2 == 0;
 }
 
 torch::Tensor inference_conv2d_max_pool2x2(const torch::Tensor& x, torch::nn::Conv2dImpl& conv) {

@@ -85,15 +85,15 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
   for (size_t index = 0; index < layers_.size(); ++index) {
     auto& stage = stages[static_cast<std::ptrdiff_t>(index)];
     const auto& name = layers_[index].name;
+    auto* const inference_conv = may_reorder ? stage.ptr()->as<torch::nn::Conv2dImpl>() : nullptr;
     // A convolution, its ReLU and a 2x2 max pool, convolution and ReLU unprobed: convolution and
     // pool as one (each image pooled while in cache), then the ReLU on the pooled maps.
-    const bool conv_relu_pool = may_reorder && layers_[index].kind == "conv2d" && index + 2 < layers_.size() &&
-                                layers_[index + 1].kind == "relu" &&
+    const bool conv_relu_pool = inference_conv && index + 2 < layers_.size() && layers_[index + 1].kind == "relu" &&
                                 stages[static_cast<std::ptrdiff_t>(index + 2)].ptr()->as<MaxPool2x2Impl>() &&
                                 !probed.count(name) && !probed.count(layers_[index + 1].name) &&
-                                fits_conv2d_max_pool2x2(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
+                                fits_conv2d_max_pool2x2(h, *inference_conv);
     if (conv_relu_pool) {
-      h = inference_conv2d_max_pool2x2(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
+      h = inference_conv2d_max_pool2x2(h, *inference_conv);
       h.relu_();
       index += 2;
       if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
@@ -108,8 +108,8 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
       if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
       continue;
     }
-    if (may_reorder && layers_[index].kind == "conv2d")
-      h = inference_conv2d(h, *stage.ptr()->as<torch::nn::Conv2dImpl>());
+    if (inference_conv)
+      h = inference_conv2d(h, *inference_conv);
     else
       h = stage.forward(h);
     if (probed.count(name)) activations[name] = h;
