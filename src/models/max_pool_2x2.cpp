@@ -5,14 +5,6 @@
 namespace wna {
 namespace {
 
-// max(a, b) as torch::maximum: NaN wins.
-inline float max_keeping_nan(float a, float b) { return (a > b || a != a) ? a : b; }
-
-// The maximum of a 2x2 window, rows paired first: the order of MaxPool2x2's element-wise path.
-inline float window_max(float top_left, float top_right, float bottom_left, float bottom_right) {
-  return max_keeping_nan(max_keeping_nan(top_left, bottom_left), max_keeping_nan(top_right, bottom_right));
-}
-
 // The maximum of a 2x2 window as LibTorch's max_pool2d takes it: in raster order, a later value
 // replacing the running one only when greater or NaN (the path channels-last maps took before).
 inline float raster_window_max(float top_left, float top_right, float bottom_left, float bottom_right) {

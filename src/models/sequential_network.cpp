@@ -78,7 +78,9 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
   // pool then ReLU: max and ReLU commute exactly, and the ReLU then touches a quarter of the
   // values. Training keeps the written order (same values, but autograd's tie-breaking stays
   // that of the model as declared). Convolutions without gradients run inference_conv2d, fused
-  // with the pool when the ReLU between them is unprobed.
+  // with the ReLU and the pool when the convolution and the ReLU are unprobed; the pooled maps
+  // are then written channels-last when nobody probes them and the next stage is a
+  // convolution that would reorder them so.
   const bool may_reorder = !torch::GradMode::is_enabled();
   const auto stages = stages_->begin();  // AnyModule per stage, in layers_ order
   torch::Tensor h = x;
@@ -91,11 +93,15 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
     const bool conv_relu_pool = inference_conv && index + 2 < layers_.size() && layers_[index + 1].kind == "relu" &&
                                 stages[static_cast<std::ptrdiff_t>(index + 2)].ptr()->as<MaxPool2x2Impl>() &&
                                 !probed.count(name) && !probed.count(layers_[index + 1].name) &&
-                                fits_conv2d_max_pool2x2(h, *inference_conv);
+                                fits_conv2d_relu_max_pool2x2(h, *inference_conv);
     if (conv_relu_pool) {
-      h = inference_conv2d_max_pool2x2(h, *inference_conv);
-      h.relu_();
       index += 2;
+      const auto* next_conv = index + 1 < layers_.size()
+                                  ? stages[static_cast<std::ptrdiff_t>(index + 1)].ptr()->as<torch::nn::Conv2dImpl>()
+                                  : nullptr;
+      const bool channels_last = next_conv && runs_channels_last(*next_conv) && !probed.count(layers_[index].name);
+      h = inference_conv2d_relu_max_pool2x2(
+          h, *inference_conv, channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous);
       if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
       continue;
     }

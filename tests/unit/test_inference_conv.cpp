@@ -3,6 +3,8 @@
 // them, including row widths that are not a multiple of 8, channel counts that are not a
 // multiple of 4, padding, and the shapes that must fall back; and the same bits every call,
 // also with the 2x2 max pool fused after them.
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include <torch/nn/functional/pooling.h>
@@ -33,8 +35,15 @@ TEST_P(InferenceConv, MatchesLibTorchAndIsDeterministic) {
   EXPECT_TRUE(torch::allclose(actual, expected, 1e-5, 1e-5))
       << "max difference " << (actual - expected).abs().max().item<float>();
   EXPECT_TRUE(torch::equal(wna::inference_conv2d(x, *conv), actual));
-  // Convolution and 2x2 max pool as one: exactly the pool of the convolution, even or odd sizes.
-  EXPECT_TRUE(torch::equal(wna::inference_conv2d_max_pool2x2(x, *conv), torch::max_pool2d(actual, 2)));
+  // Convolution, ReLU and 2x2 max pool as one: exactly the rectified pool of the convolution,
+  // even or odd sizes, in either memory format.
+  const auto pooled = torch::max_pool2d(actual, 2).relu_();
+  const auto fused = wna::inference_conv2d_relu_max_pool2x2(x, *conv);
+  EXPECT_TRUE(fused.is_contiguous());
+  EXPECT_TRUE(torch::equal(fused, pooled));
+  const auto fused_channels_last = wna::inference_conv2d_relu_max_pool2x2(x, *conv, torch::MemoryFormat::ChannelsLast);
+  EXPECT_TRUE(fused_channels_last.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::equal(fused_channels_last, pooled));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -48,13 +57,35 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{20, 50, 5, 1, 0, 12},  // LeNet conv2: channels-last
                       Case{3, 8, 3, 2, 1, 9}));   // several channels, strided and padded
 
-// The fused convolution-and-pool runs where the direct kernel does and its maps have even sizes.
+// The fused convolution, ReLU and pool runs where the direct kernel does and its maps have
+// even sizes; LeNet's conv2 (20 input channels) takes channels-last input.
 TEST(InferenceConvMaxPool, FusesWhereTheDirectKernelRunsWithEvenMaps) {
   torch::nn::Conv2d lenet_conv1(torch::nn::Conv2dOptions(1, 20, 5));
-  EXPECT_TRUE(wna::fits_conv2d_max_pool2x2(torch::zeros({2, 1, 28, 28}), *lenet_conv1));   // 24 x 24 maps
-  EXPECT_FALSE(wna::fits_conv2d_max_pool2x2(torch::zeros({2, 1, 29, 28}), *lenet_conv1));  // 25 rows
+  EXPECT_TRUE(wna::fits_conv2d_relu_max_pool2x2(torch::zeros({2, 1, 28, 28}), *lenet_conv1));   // 24 x 24 maps
+  EXPECT_FALSE(wna::fits_conv2d_relu_max_pool2x2(torch::zeros({2, 1, 29, 28}), *lenet_conv1));  // 25 rows
+  EXPECT_FALSE(wna::runs_channels_last(*lenet_conv1));
   torch::nn::Conv2d lenet_conv2(torch::nn::Conv2dOptions(20, 50, 5));
-  EXPECT_FALSE(wna::fits_conv2d_max_pool2x2(torch::zeros({2, 20, 12, 12}), *lenet_conv2));  // channels-last path
+  EXPECT_FALSE(wna::fits_conv2d_relu_max_pool2x2(torch::zeros({2, 20, 12, 12}), *lenet_conv2));  // channels-last path
+  EXPECT_TRUE(wna::runs_channels_last(*lenet_conv2));
+  EXPECT_FALSE(wna::runs_channels_last(
+      *torch::nn::Conv2d(torch::nn::Conv2dOptions(20, 50, 5).padding_mode(torch::kReflect).padding(2))));
+}
+
+// A NaN pixel (an overflow upstream) reaches the pooled maps as NaN, the same bits as the
+// unfused order, where ReLU and max would drop it if either compared the other way round.
+TEST(InferenceConvMaxPool, KeepsNaNAsTheUnfusedOrder) {
+  torch::manual_seed(3);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(1, 7, 5));
+  auto x = torch::randn({2, 1, 28, 28});
+  x[0][0][10][10] = std::numeric_limits<float>::quiet_NaN();
+  x[1][0][0][27] = -std::numeric_limits<float>::infinity();
+  torch::InferenceMode inference;
+  const auto unfused = torch::max_pool2d(wna::inference_conv2d(x, *conv), 2).relu_();
+  ASSERT_TRUE(unfused.isnan().any().item<bool>());
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+    const auto fused = wna::inference_conv2d_relu_max_pool2x2(x, *conv, format);
+    EXPECT_TRUE(torch::equal(fused.contiguous().view(torch::kInt32), unfused.view(torch::kInt32)));
+  }
 }
 
 }  // namespace

@@ -88,9 +88,11 @@ TEST(SequentialInference, PoolBeforeReluGivesTheSameBitsAsTheWrittenOrder) {
   EXPECT_TRUE(torch::equal(network->forward(x), as_written));
   EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"pool2"}, probes), as_written));
   EXPECT_EQ(probes.at("pool2").size(2), 4);
-  // Unprobed conv1 and relu1 run as one convolution-and-pool; pool1's map is the written order's.
+  // Unprobed conv1 and relu1 run as one convolution, ReLU and pool (its maps channels-last for
+  // conv2 when pool1 is unprobed, above); a probed pool1 gets the written order's map, NCHW.
   EXPECT_TRUE(torch::equal(network->forward_with_probes(x, {"pool1"}, probes), as_written));
   EXPECT_TRUE(torch::equal(probes.at("pool1"), torch::max_pool2d(probes_written_relu1, 2)));
+  EXPECT_TRUE(probes.at("pool1").is_contiguous());
 }
 
 TEST(SequentialInference, InferenceConvolutionsMatchTheTrainingForwardOfEveryConvModel) {

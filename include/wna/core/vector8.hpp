@@ -10,6 +10,7 @@
 namespace wna {
 
 using Floats8 = float __attribute__((vector_size(32)));
+using Ints8 = int __attribute__((vector_size(32)));  // lane indices and comparison masks
 
 inline Floats8 load8(const float* p) {
   Floats8 v;
