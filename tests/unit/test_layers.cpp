@@ -45,12 +45,15 @@ TEST(MaxPool2x2, InferenceKernelsKeepNaN) {
   wna::MaxPool2x2 pool;
   torch::InferenceMode inference;
   for (int corner = 0; corner < 4; ++corner) {
-    auto x = torch::arange(2 * 3 * 4 * 4, torch::kFloat32).view({2, 3, 4, 4}).contiguous();
+    // 11 channels: channels-last pools channel 2 in a vector of 8, channel 9 alone.
+    auto x = torch::arange(2 * 11 * 4 * 4, torch::kFloat32).view({2, 11, 4, 4}).contiguous();
     x[1][2][2 + corner / 2][corner % 2] = std::numeric_limits<float>::quiet_NaN();
+    x[1][9][2 + corner / 2][corner % 2] = std::numeric_limits<float>::quiet_NaN();
     for (const auto& input : {x, x.contiguous(torch::MemoryFormat::ChannelsLast)}) {
       const auto pooled = pool(input);
       EXPECT_TRUE(std::isnan(pooled[1][2][1][0].item<float>())) << "corner " << corner;
-      EXPECT_EQ(torch::isnan(pooled).sum().item<int64_t>(), 1) << "corner " << corner;
+      EXPECT_TRUE(std::isnan(pooled[1][9][1][0].item<float>())) << "corner " << corner;
+      EXPECT_EQ(torch::isnan(pooled).sum().item<int64_t>(), 2) << "corner " << corner;
     }
   }
 }
