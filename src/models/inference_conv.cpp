@@ -1,9 +1,11 @@
-// Inference convolutions (see include/wna/models/inference_conv.hpp). The direct kernel uses
-// GCC vector extensions (8 floats); target_clones compiles it for AVX-512, AVX2+FMA and the
-// baseline and picks one at load time by the CPU's features.
+// Inference convolutions (see include/wna/models/inference_conv.hpp). The direct kernels (the
+// convolution alone, and with its ReLU and 2x2 max pool) use GCC vector extensions (8 floats);
+// target_clones compiles them for AVX-512, AVX2+FMA and the baseline and picks one at load time
+// by the CPU's features.
 #include "wna/models/inference_conv.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -197,8 +199,13 @@ bool fits_conv2d_relu_max_pool2x2(const torch::Tensor& x, const torch::nn::Conv2
 
 torch::Tensor inference_conv2d_relu_max_pool2x2(const torch::Tensor& x, torch::nn::Conv2dImpl& conv,
                                                 torch::MemoryFormat format) {
-  if (!fits_conv2d_relu_max_pool2x2(x, conv))
-    return torch::max_pool2d(inference_conv2d(x, conv), 2).relu_().contiguous(format);
+  if (format != torch::MemoryFormat::Contiguous && format != torch::MemoryFormat::ChannelsLast)
+    throw std::invalid_argument("inference_conv2d_relu_max_pool2x2: the output is NCHW or channels-last");
+  if (!fits_conv2d_relu_max_pool2x2(x, conv)) {
+    const auto maps = inference_conv2d(x, conv);
+    const auto pooled = max_pool2x2_kernel_fits(maps) ? max_pool2x2_kernel(maps) : torch::max_pool2d(maps, 2);
+    return pooled.relu_().contiguous(format);
+  }
   const DirectOperands d = direct_operands(x, conv);
   auto out = torch::empty({d.n, d.conv.channels, d.conv.out_height() / 2, d.conv.out_width() / 2},
                           d.input.options().memory_format(format));

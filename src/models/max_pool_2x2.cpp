@@ -38,8 +38,8 @@ void pool_channels_last(const float* in, int64_t n, int64_t height, int64_t widt
       }
 }
 
-}  // namespace
-
+// Each 2x2 window's maximum (window_max) of `planes` contiguous planes of height x width (both
+// even) into planes of height/2 x width/2.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void max_pool2x2_planes(const float* in, int64_t planes, int64_t height, int64_t width, float* out) {
   const int64_t out_height = height / 2, out_width = width / 2;
@@ -52,6 +52,8 @@ void max_pool2x2_planes(const float* in, int64_t planes, int64_t height, int64_t
         row[x] = window_max(top[2 * x], top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]);
     }
 }
+
+}  // namespace
 
 bool max_pool2x2_kernel_fits(const torch::Tensor& x) {
   return x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.size(2) % 2 == 0 &&

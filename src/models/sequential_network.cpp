@@ -88,8 +88,8 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
     auto& stage = stages[static_cast<std::ptrdiff_t>(index)];
     const auto& name = layers_[index].name;
     auto* const inference_conv = may_reorder ? stage.ptr()->as<torch::nn::Conv2dImpl>() : nullptr;
-    // A convolution, its ReLU and a 2x2 max pool, convolution and ReLU unprobed: convolution and
-    // pool as one (each image pooled while in cache), then the ReLU on the pooled maps.
+    // A convolution, its ReLU and a 2x2 max pool, convolution and ReLU unprobed: the three as one
+    // (each tile of maps pooled and rectified in registers).
     const bool conv_relu_pool = inference_conv && index + 2 < layers_.size() && layers_[index + 1].kind == "relu" &&
                                 stages[static_cast<std::ptrdiff_t>(index + 2)].ptr()->as<MaxPool2x2Impl>() &&
                                 !probed.count(name) && !probed.count(layers_[index + 1].name) &&

@@ -2,8 +2,9 @@
 // channels-last path give LibTorch's values (up to float rounding) for the shapes that reach
 // them, including row widths that are not a multiple of 8, channel counts that are not a
 // multiple of 4, padding, and the shapes that must fall back; and the same bits every call,
-// also with the 2x2 max pool fused after them.
+// also with the ReLU and 2x2 max pool fused after them (NCHW or channels-last, NaN kept).
 #include <limits>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 
@@ -69,6 +70,9 @@ TEST(InferenceConvMaxPool, FusesWhereTheDirectKernelRunsWithEvenMaps) {
   EXPECT_TRUE(wna::runs_channels_last(*lenet_conv2));
   EXPECT_FALSE(wna::runs_channels_last(
       *torch::nn::Conv2d(torch::nn::Conv2dOptions(20, 50, 5).padding_mode(torch::kReflect).padding(2))));
+  EXPECT_THROW(wna::inference_conv2d_relu_max_pool2x2(torch::zeros({2, 1, 28, 28}), *lenet_conv1,
+                                                      torch::MemoryFormat::Preserve),
+               std::invalid_argument);
 }
 
 // A NaN pixel (an overflow upstream) reaches the pooled maps as NaN, the same bits as the
@@ -77,7 +81,9 @@ TEST(InferenceConvMaxPool, KeepsNaNAsTheUnfusedOrder) {
   torch::manual_seed(3);
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(1, 7, 5));
   auto x = torch::randn({2, 1, 28, 28});
+  // NaN maps from rows and columns 6 (NaN the windows' top-left values) and 7 (bottom-right).
   x[0][0][10][10] = std::numeric_limits<float>::quiet_NaN();
+  x[1][0][11][11] = std::numeric_limits<float>::quiet_NaN();
   x[1][0][0][27] = -std::numeric_limits<float>::infinity();
   torch::InferenceMode inference;
   const auto unfused = torch::max_pool2d(wna::inference_conv2d(x, *conv), 2).relu_();

@@ -1,7 +1,7 @@
 // Convolutions for inference on CPU, faster than LibTorch's default path for the zoo's shapes
 // and equal to it up to float rounding (they sum the same products in another order):
 // - one input channel (the first layer of every MNIST model), stride 1, no dilation, no
-//   groups: a direct kernel, tiles of 2 output rows x 8 columns x 5 channels held in vector
+//   groups: a direct kernel, tiles of 2 output rows x 8 columns x 4 channels held in vector
 //   registers over all taps (about 4x LibTorch's oneDNN path for LeNet's conv1);
 // - any other 2-D convolution: LibTorch's, in channels-last memory format, which oneDNN runs
 //   without reordering the input (about 1.4x for LeNet's conv2). The output stays

@@ -15,18 +15,14 @@
 namespace wna {
 
 // max(a, b) as torch::maximum: NaN wins.
-inline float max_keeping_nan(float a, float b) { return (a > b || a != a) ? a : b; }
-inline Floats8 max_keeping_nan(const Floats8& a, const Floats8& b) { return ((a > b) | (a != a)) ? a : b; }  // lane by lane
+[[gnu::always_inline]] inline float max_keeping_nan(float a, float b) { return (a > b || a != a) ? a : b; }
+[[gnu::always_inline]] inline Floats8 max_keeping_nan(const Floats8& a, const Floats8& b) { return ((a > b) | (a != a)) ? a : b; }  // lane by lane
 
 // The maximum of a 2x2 window, rows paired first: the order of MaxPool2x2's element-wise path
 // (and of every NCHW pooling kernel here, so that ties of +0 and -0 resolve alike).
-inline float window_max(float top_left, float top_right, float bottom_left, float bottom_right) {
+[[gnu::always_inline]] inline float window_max(float top_left, float top_right, float bottom_left, float bottom_right) {
   return max_keeping_nan(max_keeping_nan(top_left, bottom_left), max_keeping_nan(top_right, bottom_right));
 }
-
-// Each 2x2 window's maximum of `planes` contiguous planes of height x width (both even) into
-// planes of height/2 x width/2; rows are paired first, then columns.
-void max_pool2x2_planes(const float* in, int64_t planes, int64_t height, int64_t width, float* out);
 
 // Whether max_pool2x2_kernel takes x: N x C x H x W float32 on the CPU, H and W even,
 // contiguous in NCHW or in channels-last order.
