@@ -35,6 +35,9 @@ struct SingleChannelConv {
 // in registers: bias plus the taps in row-major order. Every output is summed in that order
 // whatever the tile's shape, which only sets how many sums are in flight: a sum's multiply-add
 // waits for its previous one, so 2 rows x 4 channels keep the FMA units busier than one row.
+// `sum += weight * pixel` becomes one fused multiply-add in the AVX2 and AVX-512 clones (GCC
+// contracts it under the build's generic tuning; a -mtune that avoids FMA chains, such as
+// znver2, could leave some unfused and change the bits the golden archives pin).
 template <int Rows, int Channels>
 [[gnu::always_inline]] inline void direct_tile(const SingleChannelConv& conv, const float* image, int64_t c0, int64_t y, int64_t x0,
                         Floats8 (&sum)[Rows][Channels]) {
