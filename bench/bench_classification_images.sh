@@ -5,7 +5,7 @@
 #   - wna_mpi on 1 rank x 1 thread, and on 2 ranks x 1 thread;
 #   - wna_mpi at N and 4N samples, to show that memory stays flat as the budget grows.
 # Both sides use the same BLAS, one thread per process, and the same malloc settings.
-# Usage: bench/bench_classification_images.sh [SAMPLES] [BUILD_DIR]   (prints a Markdown table)
+# Usage: [ROUNDS=N] bench/bench_classification_images.sh [SAMPLES] [BUILD_DIR]   (prints a Markdown table)
 source "$(dirname "$0")/common.sh" 100000 "$@"
 
 wna_rate() {  # ranks samples extra-args... -> "images/s peak_MiB"
@@ -21,23 +21,40 @@ wna_rate() {  # ranks samples extra-args... -> "images/s peak_MiB"
   echo "$rate $peak"
 }
 
-echo "| method | ranks x threads | images/s | ratio to reference | peak MiB |"
-echo "|---|---|---|---|---|"
-if [ -f "$reference" ]; then
-  ref_default=$(reference_rate --batch 10000)
-  ref_small=$(reference_rate --batch 250)
-  echo "| authors' PyTorch eager, batch 10000 | 1 x 1 | $ref_default | 1.00 | |"
-  echo "| authors' PyTorch eager, batch 250 | 1 x 1 | $ref_small | $(ratio "$ref_small" "$ref_default") | |"
-else
-  ref_default=
-  echo "| authors' method | | (not run: $reference is absent) | | |"
-fi
-vs_reference() { [ -n "$ref_default" ] && ratio "$1" "$ref_default" || echo "n/a"; }
-read -r one_rate one_peak < <(wna_rate 1 "$samples")
-echo "| wna_mpi | 1 x 1 | $one_rate | $(vs_reference "$one_rate") | $one_peak |"
-read -r two_rate two_peak < <(wna_rate 2 "$samples")
-echo "| wna_mpi | 2 x 1 | $two_rate | $(vs_reference "$two_rate") | $two_peak |"
+# ROUNDS > 1 (for a noisy machine): each round runs every method once, in turn, so a drift of
+# the machine's speed hits all of them; the table gives medians and ranges over the rounds, and
+# each ratio is the median of the rounds' ratios.
+rounds=${ROUNDS:-1}
+ref_default=() ref_best=() one=() two=() one_peak=() two_peak=()
+for ((round = 0; round < rounds; round++)); do
+  if [ -f "$reference" ]; then
+    ref_default+=("$(reference_rate --batch 10000)")
+    ref_best+=("$(reference_rate --batch 250)")
+  fi
+  read -r rate peak < <(wna_rate 1 "$samples"); one+=("$rate"); one_peak+=("$peak")
+  read -r rate peak < <(wna_rate 2 "$samples"); two+=("$rate"); two_peak+=("$peak")
+done
 read -r big_rate big_peak < <(wna_rate 1 $((4 * samples)))
-echo "| wna_mpi, 4x the samples | 1 x 1 | $big_rate | $(vs_reference "$big_rate") | $big_peak |"
+
+spread() {  # rates -> the rate of one round, or "median (min-max)" of several
+  if [ "$rounds" -eq 1 ]; then echo "$1"; return; fi
+  echo "$(median "$@") ($(printf '%s\n' "$@" | sort -n | head -1 | cut -d. -f1)-$(highest "$@" | cut -d. -f1))"
+}
+highest() { printf '%s\n' "$@" | sort -n | tail -1; }
+
+images="images/s"; [ "$rounds" -gt 1 ] && images="images/s, median of $rounds rounds (range)"
+echo "| method | ranks x threads | $images | ratio to reference (batch 10000) | ratio to its best batch (250) | peak MiB |"
+echo "|---|---|---|---|---|---|"
+if [ ${#ref_default[@]} -gt 0 ]; then
+  echo "| authors' PyTorch eager, batch 10000 | 1 x 1 | $(spread "${ref_default[@]}") | 1.00 | | |"
+  echo "| authors' PyTorch eager, batch 250 | 1 x 1 | $(spread "${ref_best[@]}") | $(median_ratio "${ref_best[@]}" / "${ref_default[@]}") | 1.00 | |"
+  vs() { echo "$(median_ratio "$@" / "${ref_default[@]}") | $(median_ratio "$@" / "${ref_best[@]}")"; }
+else
+  echo "| authors' method | | (not run: $reference is absent) | | | |"
+  vs() { echo "n/a | n/a"; }
+fi
+echo "| wna_mpi | 1 x 1 | $(spread "${one[@]}") | $(vs "${one[@]}") | $(highest "${one_peak[@]}") |"
+echo "| wna_mpi | 2 x 1 | $(spread "${two[@]}") | $(vs "${two[@]}") | $(highest "${two_peak[@]}") |"
+echo "| wna_mpi, 4x the samples (once) | 1 x 1 | $big_rate | | | $big_peak |"
 echo
-echo "2 ranks / 1 rank: $(ratio "$two_rate" "$one_rate")x; peak memory at $((4 * samples)) vs $samples samples: $big_peak vs $one_peak MiB"
+echo "2 ranks / 1 rank: $(median_ratio "${two[@]}" / "${one[@]}")x; peak memory at $((4 * samples)) vs $samples samples: $big_peak vs $(highest "${one_peak[@]}") MiB"

@@ -16,7 +16,6 @@ rate() {  # mpiexec options... -- wna options... -> noise images/s
       --set run.overwrite=true --set run.progress_seconds=0 --set activations.layers= \
       --set psychometric.enabled=false "$@" 2>/dev/null | sed -n 's/.* = \([0-9]*\) noise images\/s on .*/\1/p'
 }
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 pe=() bound=() ranks=()
 for _ in $(seq "$repeats"); do

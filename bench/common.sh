@@ -1,6 +1,7 @@
 # Shared set-up of the benchmark drivers (sourced): arguments, side-by-side settings (1 thread
 # per process, same malloc settings for both sides), a scratch dir, the LeNet model file and
-# the reference runner. Sets: samples, build, reference, python, work, model.
+# the reference runner. Sets: samples, build, reference, python, work, model; helpers ratio,
+# median and median_ratio.
 #   source "$(dirname "$0")/common.sh" DEFAULT_SAMPLES "$@"
 set -euo pipefail
 samples=${2:-$1}
@@ -26,3 +27,13 @@ reference_rate() {  # extra reference flags -> images/s
 }
 
 ratio() { $python -c "print(f'{$1/$2:.2f}')"; }
+
+median() {  # numbers -> their median, to the nearest integer
+  $python -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.0f}")' "$@"
+}
+
+median_ratio() {  # a1 a2 ... / b1 b2 ... -> the median of a_i / b_i (pairs run in turn, on the same machine state)
+  $python -c 'import statistics, sys
+a, b = " ".join(sys.argv[1:]).split(" / ")
+print(f"{statistics.median(float(x) / float(y) for x, y in zip(a.split(), b.split())):.2f}")' "$@"
+}

@@ -19,7 +19,6 @@ rate() {  # build extra-args... -> images/s
       sed -n 's/.* = \([0-9]*\) noise images\/s on .*/\1/p'
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 compare() {  # label extra-args...
   local label=$1
