@@ -38,8 +38,9 @@ read -r big_rate big_peak < <(wna_rate 1 $((4 * samples)))
 
 spread() {  # rates -> the rate of one round, or "median (min-max)" of several
   if [ "$rounds" -eq 1 ]; then echo "$1"; return; fi
-  echo "$(median "$@") ($(printf '%s\n' "$@" | sort -n | head -1 | cut -d. -f1)-$(highest "$@" | cut -d. -f1))"
+  echo "$(median "$@") ($(lowest "$@" | cut -d. -f1)-$(highest "$@" | cut -d. -f1))"
 }
+lowest() { printf '%s\n' "$@" | sort -n | head -1; }
 highest() { printf '%s\n' "$@" | sort -n | tail -1; }
 
 images="images/s"; [ "$rounds" -gt 1 ] && images="images/s, median of $rounds rounds (range)"

@@ -39,8 +39,8 @@ struct SingleChannelConv {
 // contracts it under the build's generic tuning; a -mtune that avoids FMA chains, such as
 // znver2, could leave some unfused and change the bits the golden archives pin).
 template <int Rows, int Channels>
-[[gnu::always_inline]] inline void direct_tile(const SingleChannelConv& conv, const float* image, int64_t c0, int64_t y, int64_t x0,
-                        Floats8 (&sum)[Rows][Channels]) {
+[[gnu::always_inline]] inline void direct_tile(const SingleChannelConv& conv, const float* image, int64_t c0,
+                                               int64_t y, int64_t x0, Floats8 (&sum)[Rows][Channels]) {
   for (int r = 0; r < Rows; ++r)
     for (int j = 0; j < Channels; ++j) sum[r][j] = Floats8{} + conv.bias[c0 + j];
   for (int64_t ky = 0; ky < conv.k; ++ky)
@@ -59,7 +59,8 @@ template <int Rows, int Channels>
 // when the width is not a multiple of 8: its overlapping outputs are computed and stored
 // again, the same values), channels in groups of 4, then one at a time.
 template <int Rows, typename Sink>
-[[gnu::always_inline]] inline void for_each_tile(const SingleChannelConv& conv, const float* image, int64_t y, Sink&& sink) {
+[[gnu::always_inline]] inline void for_each_tile(const SingleChannelConv& conv, const float* image, int64_t y,
+                                                 Sink&& sink) {
   const int64_t out_width = conv.out_width();
   for (int64_t x = 0; x < out_width; x += 8) {
     const int64_t x0 = std::min(x, out_width - 8);
@@ -79,7 +80,8 @@ template <int Rows, typename Sink>
 
 // Output rows [y, y + Rows) of one image into its maps (channels x out_height x out_width).
 template <int Rows>
-[[gnu::always_inline]] inline void direct_rows(const SingleChannelConv& conv, const float* image, int64_t y, float* maps) {
+[[gnu::always_inline]] inline void direct_rows(const SingleChannelConv& conv, const float* image, int64_t y,
+                                               float* maps) {
   const int64_t out_height = conv.out_height(), out_width = conv.out_width();
   for_each_tile<Rows>(conv, image, y, [&](int64_t c0, int64_t x0, const auto& sum) __attribute__((always_inline)) {
     constexpr int channels = std::extent_v<std::remove_reference_t<decltype(sum)>, 1>;

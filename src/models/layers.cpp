@@ -1,9 +1,9 @@
 // The zoo's custom layers (see include/wna/models/layers.hpp).
 #include "wna/models/layers.hpp"
 
-#include "wna/models/max_pool_2x2.hpp"
-
 #include <tuple>
+
+#include "wna/models/max_pool_2x2.hpp"
 
 namespace wna {
 

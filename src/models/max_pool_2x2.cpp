@@ -12,7 +12,7 @@ template <typename Value>
 [[gnu::always_inline]] inline Value raster_window_max(const Value& top_left, const Value& top_right,
                                                       const Value& bottom_left, const Value& bottom_right) {
   Value m = top_left;
-  for (const Value* v : {&top_right, &bottom_left, &bottom_right}) m = ((*v > m) | (*v != *v)) ? *v : m;
+  for (const Value* v : {&top_right, &bottom_left, &bottom_right}) m = max_keeping_nan(*v, m);
   return m;
 }
 

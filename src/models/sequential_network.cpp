@@ -99,10 +99,11 @@ torch::Tensor SequentialNetwork::forward_with_probes(const torch::Tensor& x,
       const auto* next_conv = index + 1 < layers_.size()
                                   ? stages[static_cast<std::ptrdiff_t>(index + 1)].ptr()->as<torch::nn::Conv2dImpl>()
                                   : nullptr;
-      const bool channels_last = next_conv && runs_channels_last(*next_conv) && !probed.count(layers_[index].name);
+      const bool pool_probed = probed.count(layers_[index].name) > 0;
+      const bool channels_last = next_conv && runs_channels_last(*next_conv) && !pool_probed;
       h = inference_conv2d_relu_max_pool2x2(
           h, *inference_conv, channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous);
-      if (probed.count(layers_[index].name)) activations[layers_[index].name] = h;
+      if (pool_probed) activations[layers_[index].name] = h;
       continue;
     }
     const bool relu_then_pool = may_reorder && layers_[index].kind == "relu" && index + 1 < layers_.size() &&

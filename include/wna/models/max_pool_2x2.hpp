@@ -16,7 +16,9 @@ namespace wna {
 
 // max(a, b) as torch::maximum: NaN wins.
 [[gnu::always_inline]] inline float max_keeping_nan(float a, float b) { return (a > b || a != a) ? a : b; }
-[[gnu::always_inline]] inline Floats8 max_keeping_nan(const Floats8& a, const Floats8& b) { return ((a > b) | (a != a)) ? a : b; }  // lane by lane
+[[gnu::always_inline]] inline Floats8 max_keeping_nan(const Floats8& a, const Floats8& b) {  // lane by lane
+  return ((a > b) | (a != a)) ? a : b;
+}
 
 // The maximum of a 2x2 window, rows paired first: the order of MaxPool2x2's element-wise path
 // (and of every NCHW pooling kernel here, so that ties of +0 and -0 resolve alike).
